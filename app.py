@@ -1,0 +1,311 @@
+"""CX Pulse command line: wiring only — read settings, build the pieces, start them.
+
+`python app.py` with no command runs everything (scheduler, scoring worker, web) on the demo."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from config import ConfigError, Settings, load_settings
+
+log = logging.getLogger("cxpulse")
+
+cli = typer.Typer(
+    help="CX Pulse: the customer's voice on the wall, live. Without a command: `run` on the demo.",
+    no_args_is_help=False,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_cli = typer.Typer(help="Database schema and rollups.", no_args_is_help=True)
+config_cli = typer.Typer(help="Check the configuration file.", no_args_is_help=True)
+cli.add_typer(db_cli, name="db")
+cli.add_typer(config_cli, name="config")
+
+
+class _State:
+    config: Path | None = None
+    database_url: str | None = None
+
+
+STATE = _State()
+
+
+@cli.callback(invoke_without_command=True)
+def main_options(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option(help="TOML configuration (default: $CXPULSE_CONFIG, else the built-in demo)."),
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            help="SQLAlchemy URL (default: $CXPULSE_DATABASE_URL, else sqlite:///var/cxpulse.db).",
+        ),
+    ] = None,
+    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "INFO",
+) -> None:
+    logging.basicConfig(
+        level=log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    STATE.config, STATE.database_url = config, database_url
+    if ctx.invoked_subcommand is None:
+        run()
+
+
+def settings() -> Settings:
+    try:
+        return load_settings(STATE.config, STATE.database_url)
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+
+
+def prepared_engine(current: Settings):  # type: ignore[no-untyped-def]
+    """Upgrade the schema, mirror brands/phases/sources into it, return the engine."""
+    from storage.catalogue import sync_catalogue
+    from storage.db import make_engine, session_scope
+    from storage.migrate import upgrade
+
+    upgrade(current.database_url)
+    engine = make_engine(current.database_url)
+    with session_scope(engine) as session:
+        sync_catalogue(session, current.brands, current.phases, current.sources)
+    return engine
+
+
+def build_analyzer(current: Settings):  # type: ignore[no-untyped-def]
+    import torch
+
+    from sentiment import Analyzer, PhaseSpec
+
+    if current.sentiment.threads:
+        torch.set_num_threads(current.sentiment.threads)
+    specs = [
+        PhaseSpec(
+            key=p.key,
+            descriptions=tuple(p.description.values()),
+            keywords=tuple(k for words in p.keywords.values() for k in words),
+        )
+        for p in current.phases
+    ]
+    log.info("loading sentiment model %s", current.sentiment.model)
+    return Analyzer(
+        specs,
+        model=current.sentiment.model,
+        batch_size=current.sentiment.batch_size,
+        max_length=current.sentiment.max_length,
+        phase_threshold=current.sentiment.phase_threshold,
+    )
+
+
+def build_normaliser(current: Settings):  # type: ignore[no-untyped-def]
+    from ingest.brands import BrandMatcher
+    from ingest.pipeline import Normaliser
+    from ingest.redact import Redactor
+
+    handles = [h for b in current.brands for h in b.handles]
+    return Normaliser(Redactor(brand_handles=handles), BrandMatcher(current.brands))
+
+
+def serve(current: Settings, engine, host: str | None, port: int | None) -> None:  # type: ignore[no-untyped-def]
+    from waitress import serve as waitress_serve
+
+    from dashboard.app import create_app
+
+    app = create_app(current, engine)
+    host = host or current.dashboard.host
+    port = port or current.dashboard.port
+    log.info("dashboard on http://%s:%d/", host, port)
+    waitress_serve(app.server, host=host, port=port, threads=8, _quiet=True)
+
+
+@cli.command()
+def run(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default from config: 8050).")] = None,
+) -> None:
+    """All in one process: source scheduler + scoring worker + web dashboard."""
+    from ingest.scheduler import build_scheduler
+    from ingest.sources import build_sources
+    from scoring.worker import ScoringWorker
+
+    current = settings()
+    engine = prepared_engine(current)
+    scheduler = build_scheduler(engine, build_sources(current), build_normaliser(current))
+    scheduler.start()
+
+    def start_worker() -> None:
+        # Loading the model takes seconds; the page is already up and says it is waiting.
+        worker = ScoringWorker(engine, build_analyzer(current), batch_size=current.sentiment.batch_size)
+        worker.run_forever()
+
+    threading.Thread(target=start_worker, name="scoring-worker", daemon=True).start()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        serve(current, engine, host, port)
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+@cli.command()
+def web(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default from config: 8050).")] = None,
+) -> None:
+    """Only the web dashboard (run sources and workers elsewhere)."""
+    current = settings()
+    serve(current, prepared_engine(current), host, port)
+
+
+@cli.command()
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="Score what is waiting, then stop.")] = False,
+) -> None:
+    """Only the scoring worker: scores waiting messages in batches."""
+    from scoring.worker import ScoringWorker, wait_until_idle
+
+    current = settings()
+    engine = prepared_engine(current)
+    analyzer = build_analyzer(current)
+    if once:
+        typer.echo(f"scored {wait_until_idle(engine, analyzer, current.sentiment.batch_size)} messages")
+        return
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    ScoringWorker(engine, analyzer, batch_size=current.sentiment.batch_size).run_forever()
+
+
+@cli.command()
+def ingest(
+    once: Annotated[bool, typer.Option("--once", help="Run every source once, then stop.")] = False,
+) -> None:
+    """Fetch from the configured sources (on their schedule, or --once)."""
+    from ingest.pipeline import run_source
+    from ingest.scheduler import build_scheduler
+    from ingest.sources import build_sources
+
+    current = settings()
+    engine = prepared_engine(current)
+    normaliser = build_normaliser(current)
+    sources = build_sources(current)
+    if once:
+        for config, source in sources:
+            result = run_source(engine, source, normaliser)
+            typer.echo(
+                f"{config.key}: {result.inserted} new, {result.duplicates} already stored, "
+                f"{result.quarantined} quarantined"
+            )
+        return
+    scheduler = build_scheduler(engine, sources, normaliser)
+    scheduler.start()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    scheduler.shutdown()
+
+
+@cli.command("import")
+def import_file(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A .csv, .jsonl or .json file.")],
+    source: Annotated[str, typer.Option(help="Source key the messages are stored under.")] = "file",
+    channel: Annotated[str, typer.Option(help="Channel when the file has no channel column.")] = "review",
+    brand: Annotated[str | None, typer.Option(help="Brand key when the file has no brand column.")] = None,
+    column: Annotated[
+        list[str] | None,
+        typer.Option(help="Column mapping FIELD=COLUMN, e.g. --column text=review_body (repeatable)."),
+    ] = None,
+) -> None:
+    """Import a file of messages; rows that fail go to quarantine with file, line and reason."""
+    from tqdm import tqdm
+
+    from ingest.files import DEFAULT_MAPPING, batches, read_file
+    from ingest.pipeline import store
+
+    mapping: dict[str, str] = {}
+    for pair in column or []:
+        field, _, name = pair.partition("=")
+        if field not in DEFAULT_MAPPING or not name:
+            raise typer.BadParameter(f"{pair!r}: expected FIELD=COLUMN with FIELD one of {', '.join(DEFAULT_MAPPING)}")
+        mapping[field] = name
+    current = settings()
+    engine = prepared_engine(current)
+    normaliser = build_normaliser(current)
+    inserted = duplicates = quarantined = 0
+    with tqdm(desc=f"importing {file.name}", unit=" rows") as progress:
+        items = read_file(file, source=source, mapping=mapping, channel=channel, brand=brand)
+        for batch in batches(items):
+            result = store(engine, source, batch, normaliser)
+            inserted, duplicates = inserted + result.inserted, duplicates + result.duplicates
+            quarantined += result.quarantined
+            progress.update(len(batch.messages) + len(batch.rejected))
+    typer.echo(f"{file}: {inserted} new, {duplicates} already stored, {quarantined} quarantined")
+
+
+@cli.command()
+def rescore(
+    since: Annotated[datetime, typer.Option(help="Re-score messages created since this date/time (UTC).")],
+) -> None:
+    """Forget scores since a date so the worker scores them again (e.g. after a model change)."""
+    from storage.db import session_scope
+    from storage.scores import clear_scores
+
+    current = settings()
+    engine = prepared_engine(current)
+    moment = since if since.tzinfo else since.replace(tzinfo=UTC)
+    with session_scope(engine) as session:
+        count = clear_scores(session, moment)
+    typer.echo(f"{count} messages will be scored again by the worker")
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the schema to the latest revision."""
+    from storage.migrate import current_revision, upgrade
+
+    current = settings()
+    upgrade(current.database_url)
+    typer.echo(f"database at revision {current_revision(current.database_url)}")
+
+
+@db_cli.command("rebuild-rollups")
+def db_rebuild_rollups() -> None:
+    """Recompute all rollups from the stored scores."""
+    from storage.db import session_scope
+    from storage.rollups import rebuild
+
+    current = settings()
+    engine = prepared_engine(current)
+    with session_scope(engine) as session:
+        rows = rebuild(session)
+    typer.echo(f"rebuilt {rows} rollup rows")
+
+
+@config_cli.command("check")
+def config_check() -> None:
+    """Validate the configuration; lists every problem with its key path and a hint."""
+    current = settings()
+    typer.echo(
+        f"{current.config_path}: OK — {len(current.brands)} brands (own: {current.own_brand.name}), "
+        f"{len(current.phases)} phases, {len(current.sources)} sources, model {current.sentiment.model}"
+    )
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

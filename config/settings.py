@@ -1,0 +1,220 @@
+"""The settings model (pydantic) and the loader that turns a TOML file into it.
+
+Validation problems are reported per key path with a hint a user can act on."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEMO_CONFIG = Path(__file__).with_name("demo.toml")
+DEFAULT_DATABASE_URL = "sqlite:///var/cxpulse.db"
+
+Key = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
+Lang = Literal["nl", "en"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BrandConfig(_Strict):
+    key: Key
+    name: str
+    own: bool = False
+    aliases: tuple[str, ...] = ()
+    handles: tuple[str, ...] = ()
+    source_ids: dict[str, str] = Field(default_factory=dict)  # source key -> id at that source
+
+
+class PhaseConfig(_Strict):
+    key: Key
+    name: dict[Lang, str]
+    description: dict[Lang, str] = Field(default_factory=dict)
+    keywords: dict[Lang, tuple[str, ...]] = Field(default_factory=dict)
+    target: float = Field(ge=-1, le=1, description="the promise: minimum average sentiment")
+
+    def label(self, language: str) -> str:
+        return self.name.get(language) or next(iter(self.name.values()))  # type: ignore[call-overload]
+
+
+class SourceConfig(_Strict):
+    key: Key
+    type: Literal["demo"]  # more source types arrive with the ingest issue
+    interval_seconds: float = Field(default=60, gt=0)
+    enabled: bool = True
+    channel: Literal["review", "social", "chat"] | None = None
+    brand: str | None = None  # for sources whose every message is about one brand
+    secret_env: str | None = None  # name of the environment variable holding its token
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class SentimentConfig(_Strict):
+    model: str = Field(default="builtin", description='"builtin", a hub id or a local path')
+    batch_size: int = Field(default=32, ge=1, le=1024)
+    max_length: int = Field(default=128, ge=16, le=512)
+    threads: int | None = Field(default=None, ge=1)
+    phase_threshold: float = Field(default=0.35, ge=0, le=1)
+
+
+class DashboardConfig(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8050, ge=1, le=65535)
+    refresh_seconds: float = Field(default=5, gt=0, le=60)
+    ticker_size: int = Field(default=12, ge=1, le=100)
+    window_hours: int = Field(default=24, ge=1, le=24 * 31)
+    stale_after_minutes: float = Field(default=10, gt=0)
+    language: Lang = "nl"
+    timezone: str = "Europe/Amsterdam"  # times on screen; storage is UTC
+
+
+class EmailConfig(_Strict):
+    enabled: bool = False
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    starttls: bool = False
+    username: str | None = None
+    password_env: str | None = None
+    sender: str = "cxpulse@localhost"
+    recipients: tuple[str, ...] = ()
+
+
+class OrganisationConfig(_Strict):
+    name: str = "CX Pulse"
+    default_language: Lang = "nl"
+
+
+class Settings(_Strict):
+    """Everything CX Pulse is told: from the TOML file, plus the database URL from the environment."""
+
+    organisation: OrganisationConfig = OrganisationConfig()
+    brands: tuple[BrandConfig, ...] = Field(min_length=1)
+    phases: tuple[PhaseConfig, ...] = Field(min_length=1)
+    sources: tuple[SourceConfig, ...] = ()
+    sentiment: SentimentConfig = SentimentConfig()
+    dashboard: DashboardConfig = DashboardConfig()
+    email: EmailConfig = EmailConfig()
+    database_url: str = DEFAULT_DATABASE_URL
+    config_path: str = str(DEMO_CONFIG)
+
+    @model_validator(mode="after")
+    def _keys_are_unique_and_refer(self) -> Settings:
+        for kind, items in (("brands", self.brands), ("phases", self.phases), ("sources", self.sources)):
+            seen: set[str] = set()
+            for item in items:
+                if item.key in seen:
+                    raise ValueError(f"{kind}: key {item.key!r} is used twice; keys must be unique")
+                seen.add(item.key)
+        if not any(b.own for b in self.brands):
+            raise ValueError("brands: no brand has own = true; mark the organisation's own brand")
+        brand_keys = {b.key for b in self.brands}
+        for source in self.sources:
+            if source.brand is not None and source.brand not in brand_keys:
+                raise ValueError(
+                    f"sources.{source.key}.brand: {source.brand!r} is not a brand key "
+                    f"(known: {', '.join(sorted(brand_keys))})"
+                )
+        return self
+
+    @property
+    def own_brand(self) -> BrandConfig:
+        return next(b for b in self.brands if b.own)
+
+    def phase(self, key: str) -> PhaseConfig:
+        return next(p for p in self.phases if p.key == key)
+
+
+class Environment(BaseSettings):
+    """The few settings that come from the environment, not the TOML file."""
+
+    model_config = SettingsConfigDict(env_prefix="CXPULSE_", extra="ignore")
+    database_url: str = DEFAULT_DATABASE_URL
+    config: str | None = None
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; `problems` lists each with its key path and a hint."""
+
+    def __init__(self, path: str, problems: list[str]) -> None:
+        self.path = path
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"{path}: {len(problems)} problem(s) in the configuration:\n{lines}")
+
+
+def _key_path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _field_bounds(loc: tuple[int | str, ...]) -> dict[str, Any]:
+    """The ge/le bounds declared on the field at `loc`, so a parse error can still name the range."""
+    model: Any = Settings
+    bounds: dict[str, Any] = {}
+    for part in loc:
+        fields = getattr(model, "model_fields", None)
+        if isinstance(part, int) or fields is None or part not in fields:
+            continue
+        info = fields[part]
+        bounds = {k: getattr(m, k) for m in info.metadata for k in ("ge", "le") if hasattr(m, k)}
+        annotation = info.annotation
+        model = next((a for a in getattr(annotation, "__args__", ()) if hasattr(a, "model_fields")), annotation)
+    return bounds
+
+
+def _hint(error: Any) -> str:
+    kind, got = error["type"], error.get("input")
+    ctx = {**_field_bounds(error["loc"]), **(error.get("ctx") or {})}
+    if kind in ("greater_than_equal", "less_than_equal", "float_parsing", "float_type"):
+        return f"expected a number{_range(ctx)}, got {got!r}"
+    if kind == "int_parsing":
+        return f"expected a whole number, got {got!r}"
+    if kind == "missing":
+        return "required but missing"
+    if kind == "extra_forbidden":
+        return "unknown key (check the spelling against cxpulse.example.toml)"
+    if kind == "literal_error":
+        return f"expected one of {ctx.get('expected')}, got {got!r}"
+    if kind == "string_pattern_mismatch":
+        return f"expected a lowercase key like 'delivery' or 'own_brand', got {got!r}"
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
+def _range(ctx: dict[str, Any]) -> str:
+    if "ge" in ctx and "le" in ctx:
+        return f" between {ctx['ge']} and {ctx['le']}"
+    if "ge" in ctx:
+        return f" of at least {ctx['ge']}"
+    if "le" in ctx:
+        return f" of at most {ctx['le']}"
+    return ""
+
+
+def check_config(raw: dict[str, Any], path: str = "<config>") -> Settings:
+    """Validate a parsed TOML document; raise ConfigError listing every problem."""
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        problems = [f"{_key_path(e['loc'])}: {_hint(e)}" for e in exc.errors()]
+        raise ConfigError(path, problems) from None
+
+
+def load_settings(config_path: str | Path | None = None, database_url: str | None = None) -> Settings:
+    """Read the TOML file (default: $CXPULSE_CONFIG, else the built-in demo) and the environment."""
+    env = Environment()
+    path = Path(config_path or env.config or DEMO_CONFIG)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(str(path), ["file not found; pass --config PATH or set CXPULSE_CONFIG"])
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), [f"not valid TOML: {exc}"]) from None
+    raw.setdefault("database_url", database_url or env.database_url)
+    raw["config_path"] = str(path)
+    return check_config(raw, str(path))

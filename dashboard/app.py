@@ -1,0 +1,54 @@
+"""Builds the Dash app (Dash Pages) on a Flask server, with a /healthz endpoint for operators.
+
+`create_app` is all a web process needs: settings and an engine; no globals."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dash
+import flask
+from sqlalchemy import Engine, text
+
+from config import Settings
+from dashboard.context import AppContext, attach
+from storage.db import session_scope
+from storage.queries import last_scored_at
+from storage.scores import count_unscored
+
+HERE = Path(__file__).parent
+
+
+def create_app(settings: Settings, engine: Engine) -> dash.Dash:
+    server = flask.Flask(__name__)
+    attach(server, AppContext(engine=engine, settings=settings))
+    app = dash.Dash(
+        __name__,
+        server=server,
+        use_pages=True,
+        pages_folder=str(HERE / "pages"),
+        assets_folder=str(HERE / "assets"),
+        title="CX Pulse",
+        update_title=None,  # type: ignore[arg-type]  # no "Updating..." flicker in the tab title
+        suppress_callback_exceptions=True,
+    )
+    app.layout = dash.html.Div([dash.page_container])
+
+    @server.get("/healthz")
+    def healthz() -> tuple[dict[str, object], int]:
+        try:
+            with session_scope(engine) as session:
+                session.execute(text("SELECT 1"))
+                last = last_scored_at(session)
+                waiting = count_unscored(session)
+        except Exception as exc:  # the operator sees why, the process keeps serving
+            return {"status": "error", "error": f"{exc.__class__.__name__}: {exc}"}, 503
+        return {
+            "status": "ok",
+            "now": datetime.now(UTC).isoformat(),
+            "last_scored_at": last.isoformat() if last else None,
+            "unscored": waiting,
+        }, 200
+
+    return app

@@ -1,0 +1,1 @@
+"""Shared building blocks for pages: phase tiles, ticker items, formatting."""

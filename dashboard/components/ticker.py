@@ -1,0 +1,43 @@
+"""The live ticker: the latest scored messages (already redacted at ingest), newest first."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from dash import html
+
+from dashboard.components.journey import BAD, GOOD, NEUTRAL, fmt_score
+from dashboard.i18n import t
+from storage.queries import TickerItem
+
+ICONS = {"review": "★", "social": "#", "chat": "💬"}
+LABEL_COLOURS = {"positive": GOOD, "negative": BAD, "neutral": NEUTRAL}
+
+
+def ticker_item(
+    item: TickerItem,
+    language: str,
+    brand_names: dict[str, str],
+    phase_names: dict[str, str],
+    zone: ZoneInfo,
+) -> html.Li:
+    colour = LABEL_COLOURS.get(item.label or "neutral", NEUTRAL)
+    chips = [html.Span(phase_names.get(p, t("general", language)), className="chip") for p in item.phases]
+    return html.Li(
+        className="ticker-item",
+        id=f"msg-{item.id}",
+        style={"borderLeftColor": colour},
+        children=[
+            html.Div(
+                className="ticker-head",
+                children=[
+                    html.Span(ICONS.get(item.channel, "•"), className="channel", title=t(item.channel, language)),
+                    html.Span(", ".join(brand_names.get(b, b) for b in item.brands), className="brand"),
+                    html.Span(item.created_at.astimezone(zone).strftime("%H:%M"), className="time"),
+                    html.Span(fmt_score(item.sentiment), className="score", style={"color": colour}),
+                ],
+            ),
+            html.Div(item.text, className="ticker-text"),
+            html.Div(chips, className="chips"),
+        ],
+    )

@@ -1,0 +1,115 @@
+"""The analyser: message → language → units → phases per unit → sentiment per unit → per message.
+
+Customer turns are scored; agent and bot turns are context only and get no units."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sentiment.classifier import Classifier, HeadClassifier, load_classifier
+from sentiment.encoder import Encoder
+from sentiment.labels import label_for
+from sentiment.language import detect_languages
+from sentiment.phases import PhaseMatcher, PhaseSpec
+from sentiment.segment import split_units
+
+
+@dataclass(frozen=True)
+class TextInput:
+    text: str
+    role: str | None = None  # "customer", "agent", "bot" for chat turns; None otherwise
+    language: str | None = None  # a source's hint
+
+
+@dataclass(frozen=True)
+class UnitResult:
+    position: int
+    text: str
+    phases: tuple[str, ...]
+    score: float
+    label: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class MessageAnalysis:
+    language: str
+    units: tuple[UnitResult, ...]
+    score: float | None  # mean over units; None when nothing was scored (agent turn, empty text)
+    label: str | None
+    phase_scores: dict[str, float]  # mean of the units that talk about each phase
+    phase_units: dict[str, int]
+    model: str
+    revision: str
+
+
+class Analyzer:
+    """Load once per worker, then call `analyze` with batches of messages."""
+
+    def __init__(
+        self,
+        phases: Sequence[PhaseSpec],
+        *,
+        model: str = "builtin",
+        batch_size: int = 32,
+        max_length: int = 128,
+        phase_threshold: float = 0.35,
+        device: str = "cpu",
+    ) -> None:
+        self.encoder = Encoder(batch_size=batch_size, max_length=max_length, device=device)
+        self.classifier: Classifier = load_classifier(
+            model, encoder=self.encoder, batch_size=batch_size, max_length=max_length, device=device
+        )
+        self.matcher = PhaseMatcher(phases, self.encoder, threshold=phase_threshold)
+
+    @property
+    def model_name(self) -> str:
+        return self.classifier.name
+
+    def analyze(self, items: Sequence[TextInput]) -> list[MessageAnalysis]:
+        texts = [_clean(item.text) for item in items]
+        languages = detect_languages(texts, [item.language for item in items])
+        units_of = [
+            split_units(text) if item.role in (None, "customer") else []
+            for item, text in zip(items, texts, strict=True)
+        ]
+        flat = [unit for units in units_of for unit in units]
+        embeddings = self.encoder.embed(flat)
+        phases = self.matcher.assign(flat, embeddings)
+        if isinstance(self.classifier, HeadClassifier) and self.classifier.encoder is self.encoder:
+            predictions = self.classifier.predict_embeddings(embeddings)  # one encoder pass for both
+        else:
+            predictions = self.classifier.predict(flat)
+        results, cursor = [], 0
+        for units, language in zip(units_of, languages, strict=True):
+            unit_results = tuple(
+                UnitResult(i, unit, phases[cursor + i], p.score, p.label, p.confidence)
+                for i, (unit, p) in enumerate(zip(units, predictions[cursor : cursor + len(units)]))
+            )
+            cursor += len(units)
+            results.append(self._summarise(language, unit_results))
+        return results
+
+    def _summarise(self, language: str, units: tuple[UnitResult, ...]) -> MessageAnalysis:
+        by_phase: dict[str, list[float]] = defaultdict(list)
+        for unit in units:
+            for phase in unit.phases:
+                by_phase[phase].append(unit.score)
+        score = sum(u.score for u in units) / len(units) if units else None
+        return MessageAnalysis(
+            language=language,
+            units=units,
+            score=score,
+            label=None if score is None else label_for(score),
+            phase_scores={p: sum(s) / len(s) for p, s in by_phase.items()},
+            phase_units={p: len(s) for p, s in by_phase.items()},
+            model=self.classifier.name,
+            revision=self.classifier.revision,
+        )
+
+
+def _clean(text: str) -> str:
+    # Undecodable bytes arrive as U+FFFD or stray control characters; neither carries sentiment.
+    return "".join(ch for ch in text if ch == "\n" or ch.isprintable()).replace("\ufffd", " ")

@@ -1,0 +1,80 @@
+"""Storing fetched messages idempotently, together with the cursor and quarantine of their batch.
+
+The same (source, external id) stored twice is one row: re-delivered input is counted, not kept."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Table, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+from storage.models import Cursor, Message, MessageBrand, Quarantine, utcnow
+
+
+_CHUNK = 500  # rows per INSERT: stays under SQLite's bound-parameter limit
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    inserted: int
+    duplicates: int
+    quarantined: int
+
+
+def _insert(session: Session, table: Table):  # type: ignore[no-untyped-def]
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+def store_batch(
+    session: Session,
+    source: str,
+    messages: Sequence[Message],
+    brands: Mapping[str, Sequence[str]],
+    quarantined: Sequence[Quarantine] = (),
+    cursor: str | None = None,
+) -> StoreResult:
+    """Insert new messages (skipping ones already stored), their brands, quarantine and cursor.
+
+    Runs inside the caller's transaction, so the cursor only moves if the batch is stored."""
+    inserted_ids: dict[str, int] = {}
+    table = Message.__table__  # type: ignore[attr-defined]
+    for start in range(0, len(messages), _CHUNK):
+        rows = [m.model_dump(exclude={"id"}) for m in messages[start : start + _CHUNK]]
+        statement = (
+            _insert(session, table)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["source", "external_id"])
+            .returning(table.c.id, table.c.external_id)
+        )
+        inserted_ids.update({ext: id_ for id_, ext in session.execute(statement)})
+    links = [
+        {"message_id": message_id, "brand": brand}
+        for external_id, message_id in inserted_ids.items()
+        for brand in dict.fromkeys(brands.get(external_id, ()))
+    ]
+    if links:
+        session.execute(_insert(session, MessageBrand.__table__).values(links))  # type: ignore[attr-defined]
+    session.add_all(quarantined)
+    if cursor is not None:
+        session.merge(Cursor(source=source, value=cursor, updated_at=utcnow()))
+    return StoreResult(len(inserted_ids), len(messages) - len(inserted_ids), len(quarantined))
+
+
+def add_quarantine(session: Session, *items: Quarantine) -> None:
+    session.add_all(items)
+
+
+def load_cursor(session: Session, source: str) -> str | None:
+    row = session.get(Cursor, source)
+    return row.value if row else None
+
+
+def quarantined(session: Session, source: str | None = None, limit: int = 100) -> list[Quarantine]:
+    query = select(Quarantine).order_by(Quarantine.id.desc()).limit(limit)  # type: ignore[union-attr]
+    if source is not None:
+        query = query.where(Quarantine.source == source)
+    return list(session.scalars(query))

@@ -1,0 +1,146 @@
+"""The tables of CX Pulse. Alembic migrations under storage/migrations create them.
+
+Datetimes are timezone-aware UTC in Python (SQLModel's UTCDateTime column type stores them)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Brand(SQLModel, table=True):
+    key: str = Field(primary_key=True, max_length=40)
+    name: str = Field(max_length=200)
+    own: bool = False
+
+
+class Phase(SQLModel, table=True):
+    key: str = Field(primary_key=True, max_length=40)
+    position: int
+    name_nl: str = Field(max_length=200)
+    name_en: str = Field(max_length=200)
+    target: float
+
+
+class Source(SQLModel, table=True):
+    key: str = Field(primary_key=True, max_length=40)
+    type: str = Field(max_length=40)
+
+
+class Message(SQLModel, table=True):
+    """One customer text (a review, a post, or one turn of a chat), stored once per source id."""
+
+    __table_args__ = (
+        UniqueConstraint("source", "external_id", name="uq_message_source_external_id"),
+        Index("ix_message_unscored", "scored_at", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=40)
+    external_id: str = Field(max_length=200)
+    channel: str = Field(max_length=20)
+    language: str | None = Field(default=None, max_length=10)
+    text: str = Field(sa_column=Column(Text, nullable=False))  # redacted: safe to display anywhere
+    created_at: datetime = Field(index=True)
+    ingested_at: datetime = Field(default_factory=utcnow)
+    rating: float | None = None
+    conversation_id: str | None = Field(default=None, max_length=200, index=True)
+    turn_role: str | None = Field(default=None, max_length=20)
+    redactions: int = 0  # how many pieces of personal data were removed from `text`
+    scored_at: datetime | None = None
+    sentiment: float | None = None  # mean over the scored units, -1..1
+    sentiment_label: str | None = Field(default=None, max_length=20)
+    model: str | None = Field(default=None, max_length=200)
+
+
+class MessageBrand(SQLModel, table=True):
+    """Which brands a message is about; a post that mentions two brands belongs to both."""
+
+    __tablename__ = "message_brand"
+    message_id: int = Field(foreign_key="message.id", primary_key=True)
+    brand: str = Field(primary_key=True, max_length=40, index=True)
+
+
+class UnitScore(SQLModel, table=True):
+    """Sentiment of one sentence or clause of a message, for one phase (or "general")."""
+
+    __tablename__ = "unit_score"
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="message.id", index=True)
+    position: int
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    phase: str = Field(max_length=40)
+    score: float
+    label: str = Field(max_length=20)
+    confidence: float
+    model: str = Field(max_length=200)
+    model_revision: str = Field(max_length=100)
+
+
+class MessagePhase(SQLModel, table=True):
+    """A message's sentiment about one phase: the mean of its units in that phase."""
+
+    __tablename__ = "message_phase"
+    message_id: int = Field(foreign_key="message.id", primary_key=True)
+    phase: str = Field(primary_key=True, max_length=40)
+    score: float
+    label: str = Field(max_length=20)
+    units: int
+
+
+class Rollup(SQLModel, table=True):
+    """Per hour × brand × phase × channel: how many message-phases, their sum and labels."""
+
+    bucket: datetime = Field(primary_key=True)
+    brand: str = Field(primary_key=True, max_length=40)
+    phase: str = Field(primary_key=True, max_length=40)
+    channel: str = Field(primary_key=True, max_length=20)
+    count: int = 0
+    score_sum: float = 0.0
+    negative: int = 0
+    positive: int = 0
+
+
+class Cursor(SQLModel, table=True):
+    """Where a source's next fetch starts; written in the same transaction as its batch."""
+
+    source: str = Field(primary_key=True, max_length=40)
+    value: str = Field(sa_column=Column(Text, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Quarantine(SQLModel, table=True):
+    """Input that could not be parsed, kept with its error so nothing is silently dropped."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=40, index=True)
+    reference: str = Field(max_length=500)
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    error: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Alert(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    brand: str = Field(max_length=40)
+    phase: str = Field(max_length=40)
+    started_at: datetime = Field(index=True)
+    ended_at: datetime | None = None
+    observed: float
+    expected: float
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class User(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=100, unique=True)
+    password_hash: str = Field(max_length=300)
+    role: str = Field(default="viewer", max_length=20)
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow)
