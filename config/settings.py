@@ -187,12 +187,13 @@ def _hint(error: Any) -> str:
 
 
 def _range(ctx: dict[str, Any]) -> str:
-    if "ge" in ctx and "le" in ctx:
-        return f" between {ctx['ge']} and {ctx['le']}"
-    if "ge" in ctx:
-        return f" of at least {ctx['ge']}"
-    if "le" in ctx:
-        return f" of at most {ctx['le']}"
+    ge, le = (f"{ctx[k]:g}" if k in ctx else None for k in ("ge", "le"))
+    if ge and le:
+        return f" between {ge} and {le}"
+    if ge:
+        return f" of at least {ge}"
+    if le:
+        return f" of at most {le}"
     return ""
 
 
