@@ -115,7 +115,8 @@ def build_normaliser(current: Settings):  # type: ignore[no-untyped-def]
     from ingest.redact import Redactor
 
     handles = [h for b in current.brands for h in b.handles]
-    return Normaliser(Redactor(brand_handles=handles), BrandMatcher(current.brands))
+    redactor = Redactor(brand_handles=handles, extra_patterns=current.redaction.patterns)
+    return Normaliser(redactor, BrandMatcher(current.brands))
 
 
 def serve(current: Settings, engine, host: str | None, port: int | None) -> None:  # type: ignore[no-untyped-def]

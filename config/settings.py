@@ -4,6 +4,7 @@ Validation problems are reported per key path with a hint a user can act on."""
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -83,6 +84,21 @@ class EmailConfig(_Strict):
     recipients: tuple[str, ...] = ()
 
 
+class RedactionConfig(_Strict):
+    """Extra personal data to remove, e.g. order or customer numbers: kind → regular expression."""
+
+    patterns: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _patterns_compile(self) -> RedactionConfig:
+        for kind, pattern in self.patterns.items():
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"redaction.patterns.{kind}: not a valid regular expression ({exc})")
+        return self
+
+
 class OrganisationConfig(_Strict):
     name: str = "CX Pulse"
     default_language: Lang = "nl"
@@ -98,6 +114,7 @@ class Settings(_Strict):
     sentiment: SentimentConfig = SentimentConfig()
     dashboard: DashboardConfig = DashboardConfig()
     email: EmailConfig = EmailConfig()
+    redaction: RedactionConfig = RedactionConfig()
     database_url: str = DEFAULT_DATABASE_URL
     config_path: str = str(DEMO_CONFIG)
 

@@ -12,12 +12,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
-from typing import Literal, cast
+from typing import Literal, TypeVar
 
 from ingest.base import Batch, Channel, IncomingMessage, TurnRole
 
 Polarity = Literal["positive", "negative", "neutral"]
 PhaseBank = dict[str, dict[str, tuple[str, ...]]]  # language -> polarity -> clauses
+_Key = TypeVar("_Key")
 
 
 @dataclass(frozen=True)
@@ -1132,6 +1133,7 @@ LAST_NAMES = (
     "Vermeulen",
     "Hendriks",
 )
+ORDER_PREFIXES = {"voltera": "VT", "stroomz": "SZ", "kabelhuis": "KH"}
 STREETS = ("Dorpsstraat", "Kerkstraat", "Stationsweg", "Molenlaan", "Schoolstraat")
 
 # Per brand: (P(positive), P(negative)) per phase; the rest is neutral. Voltera shines in use
@@ -1219,7 +1221,7 @@ _SCORE: dict[str, int] = {"positive": 1, "neutral": 0, "negative": -1}
 # --- Small text helpers ---------------------------------------------------------------------------
 
 
-def _weighted(rng: random.Random, weights: Mapping[str, float]) -> str:
+def _weighted(rng: random.Random, weights: Mapping[_Key, float]) -> _Key:
     return rng.choices(list(weights), weights=list(weights.values()))[0]
 
 
@@ -1287,7 +1289,8 @@ def _personal_data(rng: random.Random, lang: str, brand: DemoBrand, social: bool
     kind = rng.choice(kinds)
     nl = lang == "nl"
     if kind == "phone":
-        number = f"06-{rng.randint(10_000_000, 99_999_999)}"
+        # 06-1 to 06-5 are real Dutch mobile ranges, so validating detectors see a number.
+        number = f"06-{rng.randint(10_000_000, 59_999_999)}"
         return f"Bel me gerust op {number}." if nl else f"Call me on {number}."
     if kind == "email":
         address = f"{first}.{last.replace(' ', '')}@example.com".lower()
@@ -1295,14 +1298,14 @@ def _personal_data(rng: random.Random, lang: str, brand: DemoBrand, social: bool
     if kind == "address":
         letters = rng.choice("ABCDEGHJKLMNPRST") + rng.choice("ABDEGHKLNRSTVXZ")
         postcode = f"{rng.randint(1000, 9999)} {letters}"
-        street, number = rng.choice(STREETS), rng.randint(1, 180)
+        street, house = rng.choice(STREETS), rng.randint(1, 180)
         if nl:
-            return f"Mijn adres is {street} {number}, {postcode}."
-        return f"My address is {street} {number}, {postcode}."
+            return f"Mijn adres is {street} {house}, {postcode}."
+        return f"My address is {street} {house}, {postcode}."
     if kind == "name":
         return f"Mijn naam is {first} {last}." if nl else f"My name is {first} {last}."
     if kind == "order":
-        prefix = "".join(ch for ch in brand.name.upper() if ch.isalpha())[:2]
+        prefix = ORDER_PREFIXES.get(brand.key) or brand.name.upper()[:2]
         order = f"{prefix}-{rng.randint(100_000, 999_999)}"
         return f"Bestelnummer {order}." if nl else f"Order number {order}."
     return f"cc @{_username(rng).replace('.', '_')}"
@@ -1363,7 +1366,7 @@ class DemoSource:
         self._per_cycle = 2 * self._rate * self._burst + self._rate * (self._cycle - self._burst)
 
     def _assign_profiles(self) -> dict[str, dict[str, tuple[float, float]]]:
-        profiles = {}
+        profiles: dict[str, dict[str, tuple[float, float]]] = {}
         rivals = 0
         for brand in self.brands:
             if brand.key in PROFILES:
@@ -1460,7 +1463,7 @@ class DemoSource:
         rng = random.Random(f"{self.seed}:{seq}")
         incident = self._in_incident(self._nominal(seq))
         created = self._created_at(seq)
-        channel = cast(Channel, _weighted(rng, CHANNEL_WEIGHTS))
+        channel = _weighted(rng, CHANNEL_WEIGHTS)
         lang = "nl" if rng.random() < DUTCH_SHARE else "en"
         if channel == "chat":
             return self._chat(rng, seq, rng.choice(self._own), lang, incident, created)
@@ -1647,20 +1650,19 @@ class DemoSource:
     ) -> tuple[str, dict[str, str], str]:
         """The customer's first turn: a complaint or a question, sometimes with context first."""
         weights = dict(PHASE_WEIGHTS["chat"])
+        polarity: Polarity
         if hit:
             issue, polarity = "delivery", "negative"
             clause = rng.choice(INCIDENT_CLAUSES[lang])
         else:
             issue = _weighted(rng, weights)
             polarity = "negative" if rng.random() < 0.7 else "neutral"
-            bank = (
-                CLAUSES[issue][lang]["negative"]
-                if polarity == "negative"
-                else (CHAT_QUESTIONS[issue][lang])
-            )
-            clause = rng.choice(bank)
+            if polarity == "negative":
+                clause = rng.choice(CLAUSES[issue][lang]["negative"])
+            else:
+                clause = rng.choice(CHAT_QUESTIONS[issue][lang])
         parts: list[tuple[str, Polarity]] = [(clause.format(**fill), polarity)]
-        truth = {issue: polarity}
+        truth: dict[str, str] = {issue: polarity}
         if rng.random() < 0.3:
             del weights[issue]
             context = _weighted(rng, weights)

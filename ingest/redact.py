@@ -1,12 +1,13 @@
-"""Personal-data redaction: replace e-mails, phones, IBANs, BSNs, addresses, cards, handles, names.
+"""Personal-data redaction: e-mails, phones, IBANs, BSNs, addresses, cards, handles and names.
 
-Runs on every incoming text before it is stored, so nothing downstream (wall, e-mail) can leak it."""
+Runs on every incoming text before it is stored, so nothing downstream (wall, e-mail) leaks it."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import phonenumbers
 from phonenumbers import Leniency, PhoneNumberMatcher, PhoneNumberType
@@ -48,8 +49,9 @@ def _word_set(words: str) -> frozenset[str]:
     return frozenset(words.split())
 
 
-_UP = "A-ZÀ-ÖØ-Þ"
-_LO = "a-zß-öø-ÿ"
+# Latin Extended-A (Ş, ı, Ł, ž...) alternates upper and lower case, so it counts as both.
+_UP = "A-ZÀ-ÖØ-ÞĀ-ſ"
+_LO = "a-zß-öø-ÿĀ-ſ"
 
 _EMAIL = re.compile(
     r"[A-Za-z0-9._%+\-]+(?:@|\s?[\[(]at[\])]\s?)[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"
@@ -76,7 +78,7 @@ _BSN_CANDIDATE = re.compile(r"(?<![\w.,\-+/])\d{3}([. ]?)\d{3}\1\d{3}(?![\w]|[.,
 _BSN_NOT_CONTEXT = re.compile(
     r"\b(?:order|bestel|factuur|invoice|track|zending|pakket|parcel|artikel|ticket|referentie"
     r"|reference|ref|dossier|klantnummer|contract|meter|ean|serie|serial)\w*\W{0,3}(?:nr\.?|nummer"
-    r"|number|no\.?|:|#)?\W{0,3}$",
+    r"|number|no\.?|:|#)?\W{0,3}(?:is|was|luidt)?\W{0,3}$",
     re.IGNORECASE,
 )
 
@@ -90,7 +92,8 @@ _STREET_SUFFIX = (
 )
 _STREET_PREFIX = (
     r"(?:(?:Oude|Nieuwe|Grote|Kleine|Korte|Lange|Hoge|Lage|Sint|St\.|Burgemeester|Burg\.|Prins"
-    r"|Prinses|Koning|Koningin|Dokter|Dr\.|Van|van|De|de|Der|der|Den|den|Ten|ten|Ter|ter|'t)[ ]+)"
+    r"|Prinses|Koning|Koningin|Dokter|Dr\.|Van|De|Den|Ter|Ten|'t)[ ]+"
+    r"(?:(?:van|de|der|den)[ ]+){0,2})"
 )
 _STREET = (
     rf"(?:{_STREET_PREFIX}{{0,3}}[{_UP}][{_LO}'’\-]*[{_LO}](?:{_STREET_SUFFIX})"
@@ -117,53 +120,93 @@ _ADDRESS_ENGLISH = re.compile(
     r"(?:Street|St\.|Road|Rd\.|Avenue|Ave\.|Lane|Drive|Close|Court|Crescent|Terrace|Square)(?!\w)"
 )
 
-_HANDLE = re.compile(r"(?<![\w@\[])@([A-Za-z0-9_](?:[A-Za-z0-9_.]*[A-Za-z0-9_])?)")
+# \w rather than X's ASCII set: "@ayşe_v" must go whole, not leave "şe_v" behind.
+_HANDLE = re.compile(r"(?<![\w@\[])@(\w(?:[\w.]*\w)?)")
 
 # Names: a lead-in phrase (kept) followed by one to four capitalised tokens with particles.
-_TOKEN = rf"(?:[{_UP}][{_LO}]+(?:[{_UP}][{_LO}]+)?(?:[\-'’][{_UP}]?[{_LO}]+)*|[{_UP}]'[{_UP}][{_LO}]+|[{_UP}]\.)"
+_TOKEN = (
+    rf"(?:[{_UP}][{_LO}]+(?:[{_UP}][{_LO}]+)?(?:[\-'’][{_UP}]?[{_LO}]+)*"  # Jan, McKay, Anne-Marie
+    rf"|[{_UP}]'[{_UP}][{_LO}]+"  # O'Brien
+    rf"|[{_UP}]\.)"  # an initial: J.
+)
 _PARTICLE = r"(?:[vV]an|[dD]e|[dD]er|[dD]en|[tT]en|[tT]er|te|het|'t|la|le|da|di|du|dos|von)"
 _NAME = rf"{_TOKEN}(?:[ ]+(?:{_PARTICLE}[ ]+){{0,3}}{_TOKEN}){{0,3}}"
 _NAME_AFTER_TITLE = rf"(?:{_PARTICLE}[ ]+){{0,3}}{_NAME}"
+_SPEAKING = r"(?:u|je|jij) (?:spreekt|chat|bent in gesprek)|you(?: are|'re) (?:speaking|chatting)"
 _INTRO = (
-    r"mijn naam is|m'n naam is|mijn naam:|ik heet|ik ben|u spreekt met|je spreekt met"
-    r"|jij spreekt met|u chat met|je chat met|u bent in gesprek met|je bent in gesprek met"
-    r"|my name is|my name's|you're speaking (?:with|to)|you are speaking (?:with|to)"
-    r"|you're chatting with|you are chatting with|you're talking to|you are talking to"
-    r"|naam:|name:"
+    r"mijn naam is|m'n naam is|ik heet|ik ben|naam:?|name:|my name is|my name's"
+    rf"|(?:{_SPEAKING})(?: nu| now)? (?:met|with|to)|you're talking to|you are talking to"
+    r"|(?:contact|contact opnemen|gesproken|gebeld|gechat|gemaild) met|complimenten (?:aan|voor)"
+    r"|(?:spoke|spoken|talked|chatted) (?:to|with)|compliments to|thanks to|shout-?out to"
 )
-# These lead-ins also introduce non-names ("this is Amazon-level service"), so a name there
-# must be followed by a role or punctuation ("this is Sarah from support").
-_STRICT_INTRO = r"this is|hier is|i'm|i am"
-_STRICT_TRAILER = re.compile(
-    r"[ ]*(?:[,.!?;:)]|$|\n|(?:from|of|at|with|here|speaking|van|namens|bij|hier)\b)"
+# People named by their role or relation: "monteur Kees Jansen", "mijn schoonvader (Jan Bos)".
+_ROLE = (
+    r"monteur|collega|medewerker|medewerkster|bezorger|bezorgster|chauffeur|agent|adviseur"
+    r"|adviseuse|teamleider|leidinggevende|man|vrouw|vriend|vriendin|zoon|dochter|moeder|vader"
+    r"|schoonvader|schoonmoeder|opa|oma|buurman|buurvrouw|partner|echtgenoot|echtgenote"
+    r"|technician|engineer|colleague|driver|courier|husband|wife|son|daughter|mother|father"
+    r"|mum|mom|dad|neighbour|neighbor|boyfriend|girlfriend"
 )
 _SIGNOFF = (
     r"(?:met )?vriendelijke groet(?:en)?|(?:met )?hartelijke groet(?:en)?|groet(?:en|jes)?"
     r"|gr\.?|mvg\.?|m\.v\.g\.?|liefs|doei|(?:kind |best |warm |many )?regards|cheers"
     r"|best wishes|(?:yours )?sincerely|yours truly|alvast bedankt|thanks in advance"
 )
+# The name sits on the sign-off's line or a line or two below it.
+_SIGNOFF_GAP = r"(?:[,.!]?[ ]+|[,.!]?[ ]*(?:\n[ ]*){1,3})"
 _GREETING = r"beste|geachte|hoi|hallo|hey|hi|hello|dear|goedemorgen|goedemiddag|goedenavond|dag"
 _TITLE_NL = r"meneer|mevrouw|mevr\.|mw\.|dhr\.|de heer|heer"
 _TITLE_EN = r"Mr\.?|Mrs\.?|Ms\.?|Dr\."
-_NAME_PATTERNS: tuple[tuple[re.Pattern[str], bool], ...] = (
-    (re.compile(rf"\b(?i:{_INTRO})[ ]+(?P<name>{_NAME})"), False),
-    (re.compile(rf"\b(?i:{_STRICT_INTRO})[ ]+(?P<name>{_NAME})"), True),
-    (re.compile(rf"\b(?i:{_SIGNOFF})(?:[,.!]?[ ]+|[,.!]?[ ]*\n[ ]*)(?P<name>{_NAME})"), False),
+# A greeting opens a text, a line, a sentence, or a turn after a speaker label ("Agent: Hoi").
+_OPENING = r"(?:^|(?<=[.!?][ ])|(?<=:[ ]))[ ]*"
+# These lead-ins also introduce non-names ("this is Amazon-level service", "met Voltera
+# geregeld"), so the name must be followed by what the pattern's trailer says.
+_AFTER_INTRODUCTION = re.compile(
+    r"[ ]*(?:[,.!?;:)]|$|\n|(?:from|of|at|with|here|speaking|van|namens|bij|hier)\b)"
+)
+_AFTER_CONTACT = re.compile(r"[ ]+(?:gesproken|gebeld|gechat|gemaild|afgesproken)\b")
+# Tweets skip punctuation ("een andere medewerker Schiet eens op!"), so one capitalised word
+# after a role is a name only when a verb or punctuation follows; a full name needs no proof.
+_AFTER_ROLE = re.compile(
+    r"[ ]*(?:[,.!?;:)]|$|\n)|[ ]+(?:heeft|had|is|was|zei|zegt|kwam|komt|belde|belt|hielp|helpt"
+    r"|deed|zou|gaf|wilde|kon|kan|moest|liet|stond|ging|van|die|en|has|said|says|came|called"
+    r"|helped|did|would|could|gave|told|from|who|and)\b"
+)
+
+
+class _NameRule(NamedTuple):
+    pattern: re.Pattern[str]
+    trailer: re.Pattern[str] | None = None  # what must follow the name, if anything
+    full_name_suffices: bool = False  # two or more capitalised tokens need no trailer
+
+
+_NAME_RULES: tuple[_NameRule, ...] = (
+    _NameRule(re.compile(rf"\b(?i:{_INTRO})[ ]+(?P<name>{_NAME})")),
+    _NameRule(
+        re.compile(rf"\b(?i:this is|hier is|i'm|i am)[ ]+(?P<name>{_NAME})"), _AFTER_INTRODUCTION
+    ),
+    _NameRule(re.compile(rf"\b(?i:met)[ ]+(?P<name>{_NAME})"), _AFTER_CONTACT),
+    _NameRule(re.compile(rf"\b(?i:{_ROLE})[ ]+\(?(?P<name>{_NAME})"), _AFTER_ROLE, True),
+    (
+        re.compile(rf"\b(?i:{_SIGNOFF}){_SIGNOFF_GAP}(?P<name>{_NAME})"),
+        None,
+    ),
     (
         re.compile(
-            rf"(?:^|(?<=[.!?][ ]))[ ]*(?i:{_GREETING})[ ,]+(?:(?i:{_TITLE_NL})[ ]+|(?:{_TITLE_EN})[ ]+)?"
-            rf"(?P<name>{_NAME})(?![{_LO}])",
+            rf"{_OPENING}(?i:{_GREETING})[ ,]+(?:(?i:met)[ ]+)?"
+            rf"(?:(?i:{_TITLE_NL})[ ]+|(?:{_TITLE_EN})[ ]+)?(?P<name>{_NAME})",
             re.MULTILINE,
         ),
-        False,
+        None,
     ),
     (
         re.compile(rf"(?:\b(?i:{_TITLE_NL})|\b(?:{_TITLE_EN}))[ ]+(?P<name>{_NAME_AFTER_TITLE})"),
-        False,
+        None,
     ),
 )
 _NAME_PART = re.compile(rf"{_TOKEN}|{_PARTICLE}")
 _PARTICLE_ONLY = re.compile(rf"{_PARTICLE}")
+_TOKEN_ONLY = re.compile(rf"(?<![\w'’\-]){_TOKEN}")
 # Capitalised words that follow a lead-in but are not names ("ik ben Klant sinds 2019",
 # "Hallo Team"); compared lower-case. Brand words from the handles are added per Redactor.
 _NOT_NAMES = _word_set(
@@ -198,7 +241,7 @@ class Redaction:
     """A message text with personal data replaced by placeholders such as ``[telefoon]``."""
 
     text: str
-    # Each kind once, in order of its first appearance in the original text.
+    # One kind per replaced piece, in text order: len(found) is the number of redactions.
     found: tuple[str, ...]
 
 
@@ -318,14 +361,18 @@ class Redactor:
                 work.claim(m.start(), m.end(), "handle")
 
     def _names(self, work: _Work) -> None:
-        for pattern, strict in _NAME_PATTERNS:
-            for m in pattern.finditer(work.masked):
+        for rule in _NAME_RULES:
+            for m in rule.pattern.finditer(work.masked):
                 start, end = self._trim_name(work.masked, m.start("name"), m.end("name"))
-                if start == end:
-                    continue
-                if strict and not _STRICT_TRAILER.match(work.masked, end):
+                if start == end or not self._followed_as_required(rule, work.masked, start, end):
                     continue
                 work.claim(start, end, "name")
+
+    @staticmethod
+    def _followed_as_required(rule: _NameRule, text: str, start: int, end: int) -> bool:
+        if rule.trailer is None or rule.trailer.match(text, end):
+            return True
+        return rule.full_name_suffices and len(_TOKEN_ONLY.findall(text, start, end)) >= 2
 
     def _trim_name(self, text: str, start: int, end: int) -> tuple[int, int]:
         """Shrink a name candidate to its real name tokens; (start, start) when none remain."""
@@ -355,8 +402,7 @@ class Redactor:
             pieces.append(work.original[cursor:start])
             pieces.append(self._placeholders[kind])
             cursor = end
-            if kind not in found:
-                found.append(kind)
+            found.append(kind)
         pieces.append(work.original[cursor:])
         return Redaction(text="".join(pieces), found=tuple(found))
 

@@ -10,7 +10,6 @@ from dashboard.components.journey import BAD, GOOD, NEUTRAL, fmt_score
 from dashboard.i18n import t
 from storage.queries import TickerItem
 
-ICONS = {"review": "★", "social": "#", "chat": "💬"}
 LABEL_COLOURS = {"positive": GOOD, "negative": BAD, "neutral": NEUTRAL}
 
 
@@ -31,7 +30,7 @@ def ticker_item(
             html.Div(
                 className="ticker-head",
                 children=[
-                    html.Span(ICONS.get(item.channel, "•"), className="channel", title=t(item.channel, language)),
+                    html.Span(t(item.channel, language), className=f"channel channel-{item.channel}"),
                     html.Span(", ".join(brand_names.get(b, b) for b in item.brands), className="brand"),
                     html.Span(item.created_at.astimezone(zone).strftime("%H:%M"), className="time"),
                     html.Span(fmt_score(item.sentiment), className="score", style={"color": colour}),

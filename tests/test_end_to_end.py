@@ -1,0 +1,111 @@
+"""The whole slice as a user sees it: the real app (web + worker + demo source) in a subprocess,
+the page in headless Chromium, updating by itself."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.browser import chromium, ids, texts
+
+ROOT = Path(__file__).parent.parent
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+PII = re.compile(r"[\w.+-]+@[\w-]+\.\w+|\b06[- ]?\d{8}\b|\b\d{4} ?[A-Z]{2} \d+\b")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _health(port: int) -> dict:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+        return json.loads(response.read())
+
+
+@pytest.fixture
+def running_app(tmp_path: Path, output_dir: Path) -> Iterator[int]:
+    port = _free_port()
+    config = tmp_path / "e2e.toml"
+    # The demo config, with a short backfill and a quick refresh so the test is fast.
+    config.write_text(
+        (ROOT / "config" / "demo.toml")
+        .read_text(encoding="utf-8")
+        .replace("rate_per_minute = 40", "rate_per_minute = 60, backfill_minutes = 5")
+        .replace("interval_seconds = 5", "interval_seconds = 2")
+        .replace("refresh_seconds = 5", "refresh_seconds = 2"),
+        encoding="utf-8",
+    )
+    log = (output_dir / "app.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py"), "--config", str(config),
+         "--database-url", f"sqlite:///{tmp_path / 'e2e.db'}", "run", "--port", str(port)],
+        cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            assert process.poll() is None, f"app exited early; see {output_dir / 'app.log'}"
+            try:
+                if _health(port)["last_scored_at"]:
+                    break
+            except OSError:
+                pass
+            time.sleep(1)
+        else:
+            pytest.fail(f"no message was scored within 120 s; see {output_dir / 'app.log'}")
+        yield port
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+def test_live_page_shows_phases_and_scored_messages_and_updates_without_reload(
+    running_app: int, output_dir: Path
+) -> None:
+    browser = chromium(1920, 1080)
+    try:
+        browser.get(f"http://127.0.0.1:{running_app}/?lang=nl")
+        wait = WebDriverWait(browser, 30)
+        wait.until(lambda b: len(texts(b, ".tile")) == 8)
+        wait.until(lambda b: texts(b, ".ticker-item"))
+        names = texts(browser, ".tile-name")
+        assert names == [
+            "Oriëntatie", "Keuze & aankoop", "Betaling", "Bezorging & installatie",
+            "Gebruik & ervaring", "Klantenservice & contact", "Retour, opzegging & klachten",
+            "Loyaliteit & delen",
+        ]
+        browser.execute_script("window.__sameDocument = true;")  # gone if the page reloads
+        first_ids = ids(browser, ".ticker-item")
+        # New messages arrive every second; within 15 s the ticker must show one it did not show.
+        WebDriverWait(browser, 15).until(lambda b: ids(b, ".ticker-item") - first_ids)
+        assert browser.execute_script("return window.__sameDocument === true")
+        tickers = texts(browser, ".ticker-text")
+        assert not [t for t in tickers if PII.search(t)], "personal data reached the screen"
+        counts = [int(m.group(1)) for text in texts(browser, ".tile-meta")
+                  if (m := re.search(r"(\d+) berichten", text))]
+        assert sum(counts) > 0
+        browser.save_screenshot(str(output_dir / "live-1920x1080.png"))
+        browser.get(f"http://127.0.0.1:{running_app}/?lang=en")
+        wait.until(lambda b: "Delivery & installation" in texts(b, ".tile-name"))
+        browser.save_screenshot(str(output_dir / "live-en-1920x1080.png"))
+    finally:
+        browser.quit()
