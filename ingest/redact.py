@@ -54,7 +54,8 @@ _UP = "A-ZÀ-ÖØ-ÞĀ-ſ"
 _LO = "a-zß-öø-ÿĀ-ſ"
 
 _EMAIL = re.compile(
-    r"[A-Za-z0-9._%+\-]+(?:@|\s?[\[(]at[\])]\s?)[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"
+    # \w, not ASCII: "ayşe@example.com" must go whole. "[at]" and "(at)" are common disguises.
+    r"[\w.%+\-]+(?:@|\s?[\[(]at[\])]\s?)[\w\-]+(?:\.[\w\-]+)*\.[A-Za-z]{2,}"
 )
 _URL = re.compile(
     r"(?:https?://|www\.)[^\s<>\"']+"
@@ -65,7 +66,7 @@ _DIGIT = re.compile(r"\d")
 # Cheap gate before the (comparatively slow) phone matcher: a run of 7+ digits with separators.
 _PHONE_HINT = re.compile(r"\d(?:[\s().\-/]{0,3}\d){6,}")
 
-# Candidates are deliberately greedy; the exact extent is found by checksum (see _longest_valid).
+# Candidates are deliberately greedy; the checksum finds the exact extent (see _claim_checked).
 _IBAN_CANDIDATE = re.compile(
     r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ \-]?[A-Za-z0-9]){11,32}", re.IGNORECASE
 )
@@ -187,21 +188,16 @@ _NAME_RULES: tuple[_NameRule, ...] = (
     ),
     _NameRule(re.compile(rf"\b(?i:met)[ ]+(?P<name>{_NAME})"), _AFTER_CONTACT),
     _NameRule(re.compile(rf"\b(?i:{_ROLE})[ ]+\(?(?P<name>{_NAME})"), _AFTER_ROLE, True),
-    (
-        re.compile(rf"\b(?i:{_SIGNOFF}){_SIGNOFF_GAP}(?P<name>{_NAME})"),
-        None,
-    ),
-    (
+    _NameRule(re.compile(rf"\b(?i:{_SIGNOFF}){_SIGNOFF_GAP}(?P<name>{_NAME})")),
+    _NameRule(
         re.compile(
             rf"{_OPENING}(?i:{_GREETING})[ ,]+(?:(?i:met)[ ]+)?"
             rf"(?:(?i:{_TITLE_NL})[ ]+|(?:{_TITLE_EN})[ ]+)?(?P<name>{_NAME})",
             re.MULTILINE,
-        ),
-        None,
+        )
     ),
-    (
-        re.compile(rf"(?:\b(?i:{_TITLE_NL})|\b(?:{_TITLE_EN}))[ ]+(?P<name>{_NAME_AFTER_TITLE})"),
-        None,
+    _NameRule(
+        re.compile(rf"(?:\b(?i:{_TITLE_NL})|\b(?:{_TITLE_EN}))[ ]+(?P<name>{_NAME_AFTER_TITLE})")
     ),
 )
 _NAME_PART = re.compile(rf"{_TOKEN}|{_PARTICLE}")
@@ -329,7 +325,7 @@ class Redactor:
         return self._render(work)
 
     def _numbers(self, work: _Work) -> None:
-        _claim_checked(work, _IBAN_CANDIDATE, "iban", _is_iban)
+        _claim_checked(work, _IBAN_CANDIDATE, "iban", stdnum_iban.is_valid)
         _claim_checked(work, _CARD_CANDIDATE, "card", _is_card)
         if _PHONE_HINT.search(work.masked):
             for region in _PHONE_REGIONS:
@@ -421,10 +417,6 @@ def _claim_checked(
                 work.claim(m.start(), m.start() + end, kind)
                 pos = m.start() + end
                 break
-
-
-def _is_iban(candidate: str) -> bool:
-    return stdnum_iban.is_valid(candidate)
 
 
 def _is_card(candidate: str) -> bool:

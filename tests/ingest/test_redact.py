@@ -28,7 +28,13 @@ def redacted(redactor: Redactor, text: str) -> str:
 
 @pytest.mark.parametrize(
     "address",
-    ["jan.devries@example.com", "Jan.Jansen+voltera@Example.com", "p_bakker@mail.example.nl"],
+    [
+        "jan.devries@example.com",
+        "Jan.Jansen+voltera@Example.com",
+        "p_bakker@mail.example.nl",
+        "ayşe.yılmaz@example.com",
+        "kees[at]example.nl",
+    ],
 )
 def test_email_address_is_redacted(redactor: Redactor, address: str) -> None:
     result = redactor.redact(f"Stuur de factuur naar {address}, graag.")
@@ -207,7 +213,7 @@ def test_card_number_failing_luhn_is_kept(redactor: Redactor) -> None:
 def test_private_handles_are_redacted_but_brand_handles_are_kept_case_insensitively(
     redactor: Redactor,
 ) -> None:
-    result = redactor.redact("@Voltera_NL @STROOMZ zelfde probleem als @jan_jansen87 en @anouk.b")
+    result = redactor.redact("@Voltera_NL @STROOMZ zelfde probleem als @jan_jansen87 en @ayşe.b")
     assert result == Redaction(
         "@Voltera_NL @STROOMZ zelfde probleem als [@gebruiker] en [@gebruiker]",
         ("handle", "handle"),
@@ -238,6 +244,7 @@ def test_brand_handles_may_be_configured_without_the_at_sign() -> None:
         ("Agent: Beste meneer van der Meer, excuses.", "Agent: Beste meneer [naam], excuses."),
         ("Dear Mrs. O'Brien, it ships today.", "Dear Mrs. [naam], it ships today."),
         ("Monteur Kees-Jan ter Horst was top", "Monteur [naam] was top"),
+        ("Nummer genoteerd door agent Petra.", "Nummer genoteerd door agent [naam]."),
         ("Ik heb met Ayşe Yılmaz gesproken.", "Ik heb met [naam] gesproken."),
         ("Met vriendelijke groet,\n\nJ. de Vries", "Met vriendelijke groet,\n\n[naam]"),
     ],
@@ -264,6 +271,7 @@ def test_brand_word_after_a_name_is_not_part_of_the_name(redactor: Redactor) -> 
         "Hallo allemaal, iemand hetzelfde probleem?",
         "I'm Dutch and your English website is confusing.",
         "Alles met Voltera geregeld, prima.",
+        "ik kreeg steeds een andere medewerker Schiet eens op!",  # a tweet without punctuation
     ],
 )
 def test_capitalised_words_after_lead_ins_that_are_not_names_are_kept(
