@@ -45,7 +45,9 @@ class PhaseConfig(_Strict):
 
 class SourceConfig(_Strict):
     key: Key
-    type: Literal["demo"]  # more source types arrive with the ingest issue
+    type: Literal[
+        "demo", "x", "appstore", "googleplay", "trustpilot", "zendesk", "folder", "replay", "push"
+    ]
     interval_seconds: float = Field(default=60, gt=0)
     enabled: bool = True
     channel: Literal["review", "social", "chat"] | None = None

@@ -45,6 +45,7 @@ class Batch:
     messages: list[IncomingMessage] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
     next_cursor: str | None = None
+    has_more: bool = False  # more is waiting right now: the runner fetches again from next_cursor
 
 
 class Source(Protocol):

@@ -92,12 +92,23 @@ def store(engine: Engine, source_key: str, batch: Batch, normaliser: Normaliser)
     return result
 
 
+MAX_PAGES_PER_RUN = 50  # a backlog is caught up over several runs, not in one endless one
+
+
 def run_source(engine: Engine, source: Source, normaliser: Normaliser) -> StoreResult:
-    """One scheduled run: fetch from the stored cursor, store the batch with the next cursor."""
-    with session_scope(engine) as session:
-        cursor = load_cursor(session, source.key)
-    batch = source.fetch(cursor)
-    result = store(engine, source.key, batch, normaliser)
+    """One scheduled run: fetch from the stored cursor and store each batch with its next cursor,
+    page after page while the source says more is waiting."""
+    inserted = duplicates = quarantined = 0
+    for _ in range(MAX_PAGES_PER_RUN):
+        with session_scope(engine) as session:
+            cursor = load_cursor(session, source.key)
+        batch = source.fetch(cursor)
+        page = store(engine, source.key, batch, normaliser)
+        inserted, duplicates = inserted + page.inserted, duplicates + page.duplicates
+        quarantined += page.quarantined
+        if not batch.has_more:
+            break
+    result = StoreResult(inserted, duplicates, quarantined)
     log.info(
         "source %s: %d new, %d already stored, %d quarantined",
         source.key,

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from ingest.base import IncomingMessage
-from ingest.demo import (
+from ingest.sources.demo import (
     CLAUSES,
     DEFAULT_BRANDS,
     DemoCursorError,

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import Literal, TypeVar
 
+from config import Settings, SourceConfig
 from ingest.base import Batch, Channel, IncomingMessage, TurnRole
 
 Polarity = Literal["positive", "negative", "neutral"]
@@ -1711,3 +1712,11 @@ class DemoSource:
             )
             generated.append(GeneratedMessage(message, truth))
         return generated
+
+
+def build(config: SourceConfig, settings: Settings) -> DemoSource:
+    """The demo source for a `[[sources]]` entry of type "demo", with the configured brands."""
+    brands = tuple(
+        DemoBrand(b.key, b.name, b.own, tuple(b.aliases), tuple(b.handles)) for b in settings.brands
+    )
+    return DemoSource(config.key, brands=brands, **config.options)
