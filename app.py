@@ -148,7 +148,9 @@ def run(
 
     def start_worker() -> None:
         # Loading the model takes seconds; the page is already up and says it is waiting.
-        worker = ScoringWorker(engine, build_analyzer(current), batch_size=current.sentiment.batch_size)
+        worker = ScoringWorker(
+            engine, build_analyzer(current), batch_size=current.sentiment.batch_size
+        )
         worker.run_forever()
 
     threading.Thread(target=start_worker, name="scoring-worker", daemon=True).start()
@@ -180,7 +182,9 @@ def worker(
     engine = prepared_engine(current)
     analyzer = build_analyzer(current)
     if once:
-        typer.echo(f"scored {wait_until_idle(engine, analyzer, current.sentiment.batch_size)} messages")
+        typer.echo(
+            f"scored {wait_until_idle(engine, analyzer, current.sentiment.batch_size)} messages"
+        )
         return
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     ScoringWorker(engine, analyzer, batch_size=current.sentiment.batch_size).run_forever()
@@ -220,13 +224,21 @@ def ingest(
 
 @cli.command("import")
 def import_file(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A .csv, .jsonl or .json file.")],
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="A .csv, .jsonl or .json file.")
+    ],
     source: Annotated[str, typer.Option(help="Source key the messages are stored under.")] = "file",
-    channel: Annotated[str, typer.Option(help="Channel when the file has no channel column.")] = "review",
-    brand: Annotated[str | None, typer.Option(help="Brand key when the file has no brand column.")] = None,
+    channel: Annotated[
+        str, typer.Option(help="Channel when the file has no channel column.")
+    ] = "review",
+    brand: Annotated[
+        str | None, typer.Option(help="Brand key when the file has no brand column.")
+    ] = None,
     column: Annotated[
         list[str] | None,
-        typer.Option(help="Column mapping FIELD=COLUMN, e.g. --column text=review_body (repeatable)."),
+        typer.Option(
+            help="Column mapping FIELD=COLUMN, e.g. --column text=review_body (repeatable)."
+        ),
     ] = None,
 ) -> None:
     """Import a file of messages; rows that fail go to quarantine with file, line and reason."""
@@ -239,7 +251,9 @@ def import_file(
     for pair in column or []:
         field, _, name = pair.partition("=")
         if field not in DEFAULT_MAPPING or not name:
-            raise typer.BadParameter(f"{pair!r}: expected FIELD=COLUMN with FIELD one of {', '.join(DEFAULT_MAPPING)}")
+            raise typer.BadParameter(
+                f"{pair!r}: expected FIELD=COLUMN with FIELD one of {', '.join(DEFAULT_MAPPING)}"
+            )
         mapping[field] = name
     current = settings()
     engine = prepared_engine(current)
@@ -257,7 +271,9 @@ def import_file(
 
 @cli.command()
 def rescore(
-    since: Annotated[datetime, typer.Option(help="Re-score messages created since this date/time (UTC).")],
+    since: Annotated[
+        datetime, typer.Option(help="Re-score messages created since this date/time (UTC).")
+    ],
 ) -> None:
     """Forget scores since a date so the worker scores them again (e.g. after a model change)."""
     from storage.db import session_scope
@@ -299,8 +315,9 @@ def config_check() -> None:
     """Validate the configuration; lists every problem with its key path and a hint."""
     current = settings()
     typer.echo(
-        f"{current.config_path}: OK — {len(current.brands)} brands (own: {current.own_brand.name}), "
-        f"{len(current.phases)} phases, {len(current.sources)} sources, model {current.sentiment.model}"
+        f"{current.config_path}: OK — {len(current.brands)} brands "
+        f"(own: {current.own_brand.name}), {len(current.phases)} phases, "
+        f"{len(current.sources)} sources, model {current.sentiment.model}"
     )
 
 

@@ -97,7 +97,9 @@ class RedactionConfig(_Strict):
             try:
                 re.compile(pattern)
             except re.error as exc:
-                raise ValueError(f"redaction.patterns.{kind}: not a valid regular expression ({exc})")
+                raise ValueError(
+                    f"redaction.patterns.{kind}: not a valid regular expression ({exc})"
+                ) from None
         return self
 
 
@@ -107,7 +109,7 @@ class OrganisationConfig(_Strict):
 
 
 class Settings(_Strict):
-    """Everything CX Pulse is told: from the TOML file, plus the database URL from the environment."""
+    """Everything CX Pulse is told: the TOML file, plus the database URL from the environment."""
 
     organisation: OrganisationConfig = OrganisationConfig()
     brands: tuple[BrandConfig, ...] = Field(min_length=1)
@@ -122,7 +124,11 @@ class Settings(_Strict):
 
     @model_validator(mode="after")
     def _keys_are_unique_and_refer(self) -> Settings:
-        for kind, items in (("brands", self.brands), ("phases", self.phases), ("sources", self.sources)):
+        for kind, items in (
+            ("brands", self.brands),
+            ("phases", self.phases),
+            ("sources", self.sources),
+        ):
             seen: set[str] = set()
             for item in items:
                 if item.key in seen:
@@ -173,7 +179,7 @@ def _key_path(loc: tuple[int | str, ...]) -> str:
 
 
 def _field_bounds(loc: tuple[int | str, ...]) -> dict[str, Any]:
-    """The ge/le bounds declared on the field at `loc`, so a parse error can still name the range."""
+    """The ge/le bounds declared on the field at `loc`, so a parse error can name the range."""
     model: Any = Settings
     bounds: dict[str, Any] = {}
     for part in loc:
@@ -183,7 +189,10 @@ def _field_bounds(loc: tuple[int | str, ...]) -> dict[str, Any]:
         info = fields[part]
         bounds = {k: getattr(m, k) for m in info.metadata for k in ("ge", "le") if hasattr(m, k)}
         annotation = info.annotation
-        model = next((a for a in getattr(annotation, "__args__", ()) if hasattr(a, "model_fields")), annotation)
+        model = next(
+            (a for a in getattr(annotation, "__args__", ()) if hasattr(a, "model_fields")),
+            annotation,
+        )
     return bounds
 
 
@@ -225,14 +234,17 @@ def check_config(raw: dict[str, Any], path: str = "<config>") -> Settings:
         raise ConfigError(path, problems) from None
 
 
-def load_settings(config_path: str | Path | None = None, database_url: str | None = None) -> Settings:
+def load_settings(
+    config_path: str | Path | None = None, database_url: str | None = None
+) -> Settings:
     """Read the TOML file (default: $CXPULSE_CONFIG, else the built-in demo) and the environment."""
     env = Environment()
     path = Path(config_path or env.config or DEMO_CONFIG)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(str(path), ["file not found; pass --config PATH or set CXPULSE_CONFIG"])
+        problem = "file not found; pass --config PATH or set CXPULSE_CONFIG"
+        raise ConfigError(str(path), [problem]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(path), [f"not valid TOML: {exc}"]) from None
     raw.setdefault("database_url", database_url or env.database_url)

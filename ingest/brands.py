@@ -16,7 +16,9 @@ class BrandMatcher:
         for brand in brands:
             names = sorted({brand.name, *brand.aliases, *brand.handles}, key=len, reverse=True)
             alternatives = "|".join(re.escape(n) for n in names)
-            self._patterns.append((brand.key, re.compile(rf"(?<![\w@])(?:{alternatives})(?!\w)", re.I)))
+            self._patterns.append(
+                (brand.key, re.compile(rf"(?<![\w@])(?:{alternatives})(?!\w)", re.I))
+            )
 
     def match(self, text: str) -> tuple[str, ...]:
         return tuple(key for key, pattern in self._patterns if pattern.search(text))

@@ -56,7 +56,12 @@ def _records(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str, str 
                 try:
                     record = json.loads(line)
                 except json.JSONDecodeError as exc:
-                    yield number, None, line.rstrip("\n"), f"not valid JSON: {exc.msg} at column {exc.colno}"
+                    yield (
+                        number,
+                        None,
+                        line.rstrip("\n"),
+                        f"not valid JSON: {exc.msg} at column {exc.colno}",
+                    )
                     continue
                 if isinstance(record, dict):
                     yield number, record, line.rstrip("\n"), None
@@ -72,7 +77,9 @@ def _records(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str, str 
             else:
                 yield number, None, raw, "expected a JSON object"
     else:
-        raise ValueError(f"{path.name}: unsupported file type {suffix!r}; use .csv, .jsonl or .json")
+        raise ValueError(
+            f"{path.name}: unsupported file type {suffix!r}; use .csv, .jsonl or .json"
+        )
 
 
 def _parse_time(value: Any) -> datetime:

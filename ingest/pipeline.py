@@ -79,13 +79,20 @@ def store(engine: Engine, source_key: str, batch: Batch, normaliser: Normaliser)
         problem = normaliser.problem(message)
         if problem:
             payload = json.dumps(asdict(message), default=str, ensure_ascii=False)
-            rejected.append(Rejected(source_key, f"{source_key}#{message.external_id}", payload, problem))
+            rejected.append(
+                Rejected(source_key, f"{source_key}#{message.external_id}", payload, problem)
+            )
             continue
         rows.append(normaliser.to_row(message))
         brands[message.external_id] = normaliser.brands_of(message)
     with session_scope(engine) as session:
         result = store_batch(
-            session, source_key, rows, brands, [quarantine_row(r) for r in rejected], batch.next_cursor
+            session,
+            source_key,
+            rows,
+            brands,
+            [quarantine_row(r) for r in rejected],
+            batch.next_cursor,
         )
     for item in rejected:
         log.warning("quarantined %s: %s", item.reference, item.error)

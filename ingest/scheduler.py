@@ -33,7 +33,9 @@ def build_scheduler(
     for config, source in sources:
         scheduler.add_job(
             _run,
-            IntervalTrigger(seconds=config.interval_seconds, jitter=min(5.0, config.interval_seconds / 5)),
+            IntervalTrigger(
+                seconds=config.interval_seconds, jitter=min(5.0, config.interval_seconds / 5)
+            ),
             args=(engine, source, normaliser),
             id=f"source:{config.key}",
             name=f"fetch {config.key}",

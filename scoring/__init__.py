@@ -1,3 +1,3 @@
-"""The scoring worker: takes unscored messages from storage, runs the sentiment analyser, stores scores.
+"""The scoring worker: unscored messages from storage → the sentiment analyser → scores stored.
 
 It is the one place where storage and sentiment meet; neither knows the other."""

@@ -71,7 +71,10 @@ def score_pending(engine: Engine, analyzer: Analyzer, batch_size: int = 64) -> i
     if not messages:
         return 0
     try:
-        results = [to_scored(m, a) for m, a in zip(messages, analyzer.analyze(_inputs(messages)), strict=True)]
+        results = [
+            to_scored(m, a)
+            for m, a in zip(messages, analyzer.analyze(_inputs(messages)), strict=True)
+        ]
     except Exception:
         log.exception("scoring a batch of %d messages failed; retrying one by one", len(messages))
         results = _one_by_one(engine, analyzer, messages)
@@ -85,7 +88,12 @@ def _one_by_one(engine: Engine, analyzer: Analyzer, messages: list[Message]) -> 
         try:
             results.append(to_scored(message, analyzer.analyze(_inputs([message]))[0]))
         except Exception as exc:
-            log.exception("message %s (%s:%s) cannot be scored", message.id, message.source, message.external_id)
+            log.exception(
+                "message %s (%s:%s) cannot be scored",
+                message.id,
+                message.source,
+                message.external_id,
+            )
             reason = f"scoring failed: {exc.__class__.__name__}: {exc}"
             with session_scope(engine) as session:
                 add_quarantine(
@@ -98,7 +106,13 @@ def _one_by_one(engine: Engine, analyzer: Analyzer, messages: list[Message]) -> 
                     ),
                 )
             results.append(
-                ScoredMessage(message_id=message.id or 0, language=message.language, sentiment=None, label=None, model="error")
+                ScoredMessage(
+                    message_id=message.id or 0,
+                    language=message.language,
+                    sentiment=None,
+                    label=None,
+                    model="error",
+                )
             )
     return results
 
@@ -106,7 +120,9 @@ def _one_by_one(engine: Engine, analyzer: Analyzer, messages: list[Message]) -> 
 class ScoringWorker:
     """Runs `score_pending` in a loop on a thread; sleeps briefly when there is nothing to do."""
 
-    def __init__(self, engine: Engine, analyzer: Analyzer, *, batch_size: int = 64, idle_seconds: float = 1.0) -> None:
+    def __init__(
+        self, engine: Engine, analyzer: Analyzer, *, batch_size: int = 64, idle_seconds: float = 1.0
+    ) -> None:
         self.engine = engine
         self.analyzer = analyzer
         self.batch_size = batch_size

@@ -68,7 +68,9 @@ def label_values(labels: Sequence[str]) -> list[float]:
     return [-1 + 2 * i / (len(labels) - 1) for i in range(len(labels))]
 
 
-def predictions_from_probabilities(probs: torch.Tensor, values: Sequence[float]) -> list[Prediction]:
+def predictions_from_probabilities(
+    probs: torch.Tensor, values: Sequence[float]
+) -> list[Prediction]:
     scores = probs @ torch.tensor(values, dtype=probs.dtype)
     confidence = probs.max(dim=-1).values
     return [
@@ -91,7 +93,8 @@ class HubClassifier:
         except OSError as exc:
             raise ModelNotAvailable(
                 f"sentiment model {model!r} is not available on this machine. Run "
-                f"`cxpulse models pull {model}` where the Hugging Face hub can be reached, copy the "
+                f"`cxpulse models pull {model}` where the Hugging Face hub can be reached, "
+                "copy the "
                 f"model folder here and set sentiment.model to its path, or use "
                 f'sentiment.model = "builtin". ({exc.__class__.__name__}: {exc})'
             ) from None
@@ -153,7 +156,7 @@ def load_classifier(
     max_length: int = 128,
     device: str = "cpu",
 ) -> Classifier:
-    """"builtin" → MiniLM + the shipped head; anything else → a Hugging Face model id or folder."""
+    """ "builtin" → MiniLM + the shipped head; anything else → a Hugging Face model id or folder."""
     if model == BUILTIN:
         encoder = encoder or Encoder(batch_size=batch_size, max_length=max_length, device=device)
         return HeadClassifier(encoder)

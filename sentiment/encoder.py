@@ -23,7 +23,7 @@ def builtin_encoder_path() -> Path:
 def length_sorted_batches(
     texts: Sequence[str], batch_size: int, run: Callable[[list[str]], list[T]]
 ) -> list[T]:
-    """Run `run` over batches of similar length (little padding) and return results in input order."""
+    """Run `run` over batches of similar length (little padding); results in input order."""
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     results: list[T | None] = [None] * len(texts)
     for start in range(0, len(order), batch_size):

@@ -22,7 +22,11 @@ _CODES = {Language.DUTCH: "nl", Language.ENGLISH: "en"}
 
 @lru_cache(maxsize=1)
 def _detector() -> LanguageDetector:
-    return LanguageDetectorBuilder.from_languages(*_CANDIDATES).with_preloaded_language_models().build()
+    return (
+        LanguageDetectorBuilder.from_languages(*_CANDIDATES)
+        .with_preloaded_language_models()
+        .build()
+    )
 
 
 def detect_language(text: str, hint: str | None = None) -> str:

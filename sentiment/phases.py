@@ -1,6 +1,6 @@
 """Which journey phases a unit talks about: transparent keyword evidence, then embedding similarity.
 
-Phases are configuration (PhaseSpec); the same code serves another taxonomy, e.g. restaurant aspects."""
+Phases are configuration (PhaseSpec); the same code serves another taxonomy (restaurant aspects)."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ class PhaseMatcher:
         exemplars: list[str] = []
         for index, phase in enumerate(self.phases):
             if phase.keywords:
-                # A keyword matches at a word start and may carry a short suffix (bezorg-ing, order-ed).
+                # A keyword matches at a word start, with a short suffix (bezorg-ing, order-ed).
                 words = sorted({k.lower() for k in phase.keywords}, key=len, reverse=True)
                 self._patterns[phase.key] = re.compile(
                     r"(?<!\w)(?:" + "|".join(re.escape(w) for w in words) + r")\w{0,3}(?!\w)",

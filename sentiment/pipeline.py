@@ -79,14 +79,18 @@ class Analyzer:
         embeddings = self.encoder.embed(flat)
         phases = self.matcher.assign(flat, embeddings)
         if isinstance(self.classifier, HeadClassifier) and self.classifier.encoder is self.encoder:
-            predictions = self.classifier.predict_embeddings(embeddings)  # one encoder pass for both
+            predictions = self.classifier.predict_embeddings(
+                embeddings
+            )  # one encoder pass for both
         else:
             predictions = self.classifier.predict(flat)
         results, cursor = [], 0
         for units, language in zip(units_of, languages, strict=True):
             unit_results = tuple(
                 UnitResult(i, unit, phases[cursor + i], p.score, p.label, p.confidence)
-                for i, (unit, p) in enumerate(zip(units, predictions[cursor : cursor + len(units)]))
+                for i, (unit, p) in enumerate(
+                    zip(units, predictions[cursor : cursor + len(units)], strict=True)
+                )
             )
             cursor += len(units)
             results.append(self._summarise(language, unit_results))

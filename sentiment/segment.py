@@ -1,4 +1,4 @@
-"""Splitting a message into units (sentences and contrast clauses) that each get a phase and a score.
+"""Splitting a message into units (sentences, contrast clauses) that each get a phase and a score.
 
 "Mooie laptop, maar de bezorger was te laat" is two units: the "maar"/"but" turns the sentiment."""
 
@@ -8,8 +8,31 @@ import re
 
 # Tokens whose dots are not sentence ends: abbreviations (nl/en), URLs, e-mail-like and decimals.
 _ABBREVIATIONS = (
-    "bijv", "bv", "o.a", "d.w.z", "m.b.t", "i.p.v", "t.a.v", "z.s.m", "evt", "ca", "enz", "etc",
-    "mr", "mw", "dhr", "mevr", "dr", "nr", "tel", "vs", "e.g", "i.e", "approx", "no", "st",
+    "bijv",
+    "bv",
+    "o.a",
+    "d.w.z",
+    "m.b.t",
+    "i.p.v",
+    "t.a.v",
+    "z.s.m",
+    "evt",
+    "ca",
+    "enz",
+    "etc",
+    "mr",
+    "mw",
+    "dhr",
+    "mevr",
+    "dr",
+    "nr",
+    "tel",
+    "vs",
+    "e.g",
+    "i.e",
+    "approx",
+    "no",
+    "st",
 )
 _PROTECT = re.compile(
     r"https?://\S+|www\.\S+|\S+@\S+\.\w+|\d+[.,]\d+|"
@@ -23,7 +46,9 @@ _CONTRAST = re.compile(
     re.IGNORECASE,
 )
 _MIN_WORDS = 2
-_MAX_CHARS = 1000  # a unit longer than this is cut at word boundaries: models read 128 tokens anyway
+_MAX_CHARS = (
+    1000  # a unit longer than this is cut at word boundaries: models read 128 tokens anyway
+)
 
 
 def split_units(text: str) -> list[str]:

@@ -1,6 +1,7 @@
 """Trains the built-in model's head: logistic regression on frozen all-MiniLM-L6-v2 embeddings.
 
-Reproducible: `python -m sentiment.train_builtin --uci ../shared/data/en-uci-sentiment-labelled-sentences/sentences_en.csv`
+Reproducible: `python -m sentiment.train_builtin --uci
+../shared/data/en-uci-sentiment-labelled-sentences/sentences_en.csv`.
 Trained only on data that may ship: UCI sentences (CC BY 4.0) and the project's own texts."""
 
 from __future__ import annotations
@@ -68,8 +69,12 @@ def save_head(model: LogisticRegression, sources: dict[str, int], out: Path = BU
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--uci", type=Path, help="en-uci-sentiment-labelled-sentences/sentences_en.csv (CC BY 4.0)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--uci", type=Path, help="en-uci-sentiment-labelled-sentences/sentences_en.csv (CC BY 4.0)"
+    )
     parser.add_argument("--out", type=Path, default=BUILTIN_HEAD)
     args = parser.parse_args()
     examples: list[tuple[str, str]] = []

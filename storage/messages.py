@@ -13,7 +13,6 @@ from sqlmodel import Session
 
 from storage.models import Cursor, Message, MessageBrand, Quarantine, utcnow
 
-
 _CHUNK = 500  # rows per INSERT: stays under SQLite's bound-parameter limit
 
 

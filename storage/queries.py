@@ -148,7 +148,5 @@ class Totals:
 
 def totals(session: Session, since: datetime) -> Totals:
     scored = func.count(Message.scored_at)
-    row = session.execute(
-        select(func.count(), scored).where(Message.created_at >= since)
-    ).one()
+    row = session.execute(select(func.count(), scored).where(Message.created_at >= since)).one()
     return Totals(messages=int(row[0]), scored=int(row[1]), unscored=int(row[0] - row[1]))

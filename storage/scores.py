@@ -96,7 +96,7 @@ def _mentions(session: Session, saved: Sequence[ScoredMessage]) -> list[rollups.
 
 
 def clear_scores(session: Session, since: datetime | None = None) -> int:
-    """Forget scores (of messages created since `since`) so they are scored again; rebuilds rollups."""
+    """Forget scores of messages created since `since` so they are scored again; rebuild rollups."""
     ids = select(Message.id)
     if since is not None:
         ids = ids.where(Message.created_at >= since)

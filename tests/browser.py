@@ -13,7 +13,10 @@ CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
 def chromium(width: int = 1920, height: int = 1080):  # type: ignore[no-untyped-def]
     if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
-        pytest.skip("Debian chromium + chromium-driver are not installed (scripts/setup --test installs them)")
+        pytest.skip(
+            "Debian chromium + chromium-driver are not installed "
+            "(scripts/setup --test installs them)"
+        )
     os.environ.setdefault("SE_OFFLINE", "true")  # never let Selenium Manager download a driver
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service

@@ -16,8 +16,12 @@ from storage.catalogue import sync_catalogue
 from storage.db import make_engine, normalise_url, session_scope
 from storage.migrate import upgrade
 
-POSTGRES_URL = os.environ.get("CXPULSE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-OUTPUT_DIR = Path(os.environ.get("CXPULSE_TEST_OUTPUT", Path(__file__).parent.parent / "test-output"))
+POSTGRES_URL = os.environ.get(
+    "CXPULSE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+OUTPUT_DIR = Path(
+    os.environ.get("CXPULSE_TEST_OUTPUT", Path(__file__).parent.parent / "test-output")
+)
 
 
 def _postgres_available() -> str | None:

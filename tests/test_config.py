@@ -18,7 +18,14 @@ def _demo() -> dict:
 def test_demo_config_has_the_eight_journey_phases_in_order() -> None:
     settings = load_settings()
     assert [p.key for p in settings.phases] == [
-        "orientation", "purchase", "payment", "delivery", "use", "service", "returns", "loyalty",
+        "orientation",
+        "purchase",
+        "payment",
+        "delivery",
+        "use",
+        "service",
+        "returns",
+        "loyalty",
     ]
     assert settings.own_brand.key == "voltera"
     assert {b.key for b in settings.brands if not b.own} == {"stroomz", "kabelhuis"}
@@ -61,11 +68,16 @@ def test_config_check_command_exits_nonzero_and_names_the_problem(tmp_path: Path
     path.write_text(text, encoding="utf-8")
     bad = subprocess.run(
         [sys.executable, str(ROOT / "app.py"), "--config", str(path), "config", "check"],
-        capture_output=True, text=True, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
     )
     assert bad.returncode == 2
     assert "phases[2].target: expected a number between -1 and 1, got 7" in bad.stderr
     good = subprocess.run(
-        [sys.executable, str(ROOT / "app.py"), "config", "check"], capture_output=True, text=True, cwd=tmp_path
+        [sys.executable, str(ROOT / "app.py"), "config", "check"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
     )
     assert good.returncode == 0 and "8 phases" in good.stdout

@@ -52,9 +52,21 @@ def running_app(tmp_path: Path, output_dir: Path) -> Iterator[int]:
     )
     log = (output_dir / "app.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "app.py"), "--config", str(config),
-         "--database-url", f"sqlite:///{tmp_path / 'e2e.db'}", "run", "--port", str(port)],
-        cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        [
+            sys.executable,
+            str(ROOT / "app.py"),
+            "--config",
+            str(config),
+            "--database-url",
+            f"sqlite:///{tmp_path / 'e2e.db'}",
+            "run",
+            "--port",
+            str(port),
+        ],
+        cwd=tmp_path,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
     )
     try:
         deadline = time.monotonic() + 120
@@ -89,8 +101,13 @@ def test_live_page_shows_phases_and_scored_messages_and_updates_without_reload(
         wait.until(lambda b: texts(b, ".ticker-item"))
         names = texts(browser, ".tile-name")
         assert names == [
-            "Oriëntatie", "Keuze & aankoop", "Betaling", "Bezorging & installatie",
-            "Gebruik & ervaring", "Klantenservice & contact", "Retour, opzegging & klachten",
+            "Oriëntatie",
+            "Keuze & aankoop",
+            "Betaling",
+            "Bezorging & installatie",
+            "Gebruik & ervaring",
+            "Klantenservice & contact",
+            "Retour, opzegging & klachten",
             "Loyaliteit & delen",
         ]
         browser.execute_script("window.__sameDocument = true;")  # gone if the page reloads
@@ -100,8 +117,11 @@ def test_live_page_shows_phases_and_scored_messages_and_updates_without_reload(
         assert browser.execute_script("return window.__sameDocument === true")
         tickers = texts(browser, ".ticker-text")
         assert not [t for t in tickers if PII.search(t)], "personal data reached the screen"
-        counts = [int(m.group(1)) for text in texts(browser, ".tile-meta")
-                  if (m := re.search(r"(\d+) berichten", text))]
+        counts = [
+            int(m.group(1))
+            for text in texts(browser, ".tile-meta")
+            if (m := re.search(r"(\d+) berichten", text))
+        ]
         assert sum(counts) > 0
         browser.save_screenshot(str(output_dir / "live-1920x1080.png"))
         browser.get(f"http://127.0.0.1:{running_app}/?lang=en")

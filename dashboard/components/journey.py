@@ -41,7 +41,8 @@ def phase_tile(stat: PhaseStat, language: str) -> html.Div:
             html.Div(fmt_score(stat.mean), className="tile-score"),
             html.Div(gap_text, className="tile-gap"),
             html.Div(
-                f"{t('target', language)} {fmt_score(stat.target)} · {stat.count} {t('messages', language)}",
+                f"{t('target', language)} {fmt_score(stat.target)} · "
+                f"{stat.count} {t('messages', language)}",
                 className="tile-meta",
             ),
         ],
@@ -49,12 +50,14 @@ def phase_tile(stat: PhaseStat, language: str) -> html.Div:
 
 
 def journey_figure(stats: list[PhaseStat], language: str) -> go.Figure:
-    """Sentiment along the ordered phases with the promise as a line: drops at handoffs stand out."""
+    """Sentiment along the ordered phases, the promise as a line: drops at handoffs stand out."""
     names = [phase_name(s, language) for s in stats]
     means = [s.mean for s in stats]
     colours = [NEUTRAL if s.gap is None else (GOOD if s.gap >= 0 else BAD) for s in stats]
     figure = go.Figure()
-    figure.add_bar(x=names, y=means, marker_color=colours, name="sentiment", text=[fmt_score(m) for m in means])
+    figure.add_bar(
+        x=names, y=means, marker_color=colours, name="sentiment", text=[fmt_score(m) for m in means]
+    )
     figure.add_scatter(
         x=names,
         y=[s.target for s in stats],

@@ -21,7 +21,9 @@ def ticker_item(
     zone: ZoneInfo,
 ) -> html.Li:
     colour = LABEL_COLOURS.get(item.label or "neutral", NEUTRAL)
-    chips = [html.Span(phase_names.get(p, t("general", language)), className="chip") for p in item.phases]
+    chips = [
+        html.Span(phase_names.get(p, t("general", language)), className="chip") for p in item.phases
+    ]
     return html.Li(
         className="ticker-item",
         id=f"msg-{item.id}",
@@ -30,10 +32,16 @@ def ticker_item(
             html.Div(
                 className="ticker-head",
                 children=[
-                    html.Span(t(item.channel, language), className=f"channel channel-{item.channel}"),
-                    html.Span(", ".join(brand_names.get(b, b) for b in item.brands), className="brand"),
+                    html.Span(
+                        t(item.channel, language), className=f"channel channel-{item.channel}"
+                    ),
+                    html.Span(
+                        ", ".join(brand_names.get(b, b) for b in item.brands), className="brand"
+                    ),
                     html.Span(item.created_at.astimezone(zone).strftime("%H:%M"), className="time"),
-                    html.Span(fmt_score(item.sentiment), className="score", style={"color": colour}),
+                    html.Span(
+                        fmt_score(item.sentiment), className="score", style={"color": colour}
+                    ),
                 ],
             ),
             html.Div(item.text, className="ticker-text"),

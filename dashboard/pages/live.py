@@ -78,7 +78,9 @@ def refresh(_n: int | None, language: str):  # type: ignore[no-untyped-def]
     tiles = [phase_tile(s, language) for s in stats]
     ticker = [ticker_item(i, language, brand_names, phase_names, zone) for i in items]
     local_now = now.astimezone(zone).strftime("%H:%M:%S")
-    status = f"{t('updated', language, time=local_now)} · {t('model', language)}: {_model_of(items)}"
+    status = (
+        f"{t('updated', language, time=local_now)} · {t('model', language)}: {_model_of(items)}"
+    )
     if last is None:
         stale_text, stale_hidden = t("waiting", language), False
     elif now - last > timedelta(minutes=settings.stale_after_minutes):

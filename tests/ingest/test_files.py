@@ -18,7 +18,9 @@ def _normaliser(settings: Settings) -> Normaliser:
     return Normaliser(Redactor(brand_handles=handles), BrandMatcher(settings.brands))
 
 
-def _import(engine: Engine, settings: Settings, path: Path, **options: object) -> tuple[int, int, int]:
+def _import(
+    engine: Engine, settings: Settings, path: Path, **options: object
+) -> tuple[int, int, int]:
     totals = [0, 0, 0]
     for batch in batches(read_file(path, **options), size=3):
         result = store(engine, "file", batch, _normaliser(settings))
@@ -66,7 +68,8 @@ def test_importing_the_same_file_twice_stores_nothing_new(
         "not json at all",
     ]
     path.write_text(
-        "\n".join(json.dumps(x) if isinstance(x, dict) else x for x in lines) + "\n", encoding="utf-8"
+        "\n".join(json.dumps(x) if isinstance(x, dict) else x for x in lines) + "\n",
+        encoding="utf-8",
     )
     assert _import(engine, demo_settings, path, channel="chat") == (2, 0, 1)
     assert _import(engine, demo_settings, path, channel="chat") == (0, 2, 1)

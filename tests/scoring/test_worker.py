@@ -42,9 +42,7 @@ def test_worker_scores_every_message_once_with_model_and_revision(engine: Engine
     with session_scope(engine) as session:
         messages = {m.external_id: m for m in session.scalars(select(Message))}
         units = list(session.scalars(select(UnitScore)))
-        phases = {
-            (p.message_id, p.phase): p.score for p in session.scalars(select(MessagePhase))
-        }
+        phases = {(p.message_id, p.phase): p.score for p in session.scalars(select(MessagePhase))}
     assert all(m.scored_at is not None for m in messages.values())
     assert all(u.model and u.model_revision for u in units)
     agent = messages["1"]
@@ -65,8 +63,14 @@ def test_rollups_after_scoring_equal_a_rebuild(engine: Engine, analyzer) -> None
     )
     wait_until_idle(engine, analyzer)
     with session_scope(engine) as session:
-        before = sorted((r.bucket, r.brand, r.phase, r.channel, r.count) for r in session.scalars(select(Rollup)))
+        before = sorted(
+            (r.bucket, r.brand, r.phase, r.channel, r.count)
+            for r in session.scalars(select(Rollup))
+        )
         rebuild(session)
     with session_scope(engine) as session:
-        after = sorted((r.bucket, r.brand, r.phase, r.channel, r.count) for r in session.scalars(select(Rollup)))
+        after = sorted(
+            (r.bucket, r.brand, r.phase, r.channel, r.count)
+            for r in session.scalars(select(Rollup))
+        )
     assert before == after and before

@@ -35,11 +35,16 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
         (["negative", "neutral", "positive"], [-1, 0, 1]),
         (["NEG", "POS"], [-1, 1]),
         (["1 star", "2 stars", "3 stars", "4 stars", "5 stars"], [-1, -0.5, 0, 0.5, 1]),
-        (["Very Negative", "Negative", "Neutral", "Positive", "Very Positive"], [-1, -0.5, 0, 0.5, 1]),
+        (
+            ["Very Negative", "Negative", "Neutral", "Positive", "Very Positive"],
+            [-1, -0.5, 0, 0.5, 1],
+        ),
         (["LABEL_0", "LABEL_1", "LABEL_2"], [-1, 0, 1]),
     ],
 )
-def test_any_models_labels_map_onto_minus_one_to_one(labels: list[str], values: list[float]) -> None:
+def test_any_models_labels_map_onto_minus_one_to_one(
+    labels: list[str], values: list[float]
+) -> None:
     assert label_values(labels) == pytest.approx(values)
 
 
@@ -57,7 +62,11 @@ def test_a_local_hub_style_model_loads_and_scores_within_range(tiny_model: Path)
 
 def test_predictions_come_back_in_input_order_despite_length_sorting(tiny_model: Path) -> None:
     classifier = HubClassifier(str(tiny_model), batch_size=2)
-    texts = ["a much longer sentence about a late parcel and a rude courier", "ok", "medium sized text"]
+    texts = [
+        "a much longer sentence about a late parcel and a rude courier",
+        "ok",
+        "medium sized text",
+    ]
     batched = classifier.predict(texts)
     single = [classifier.predict([t])[0] for t in texts]
     for a, b in zip(batched, single, strict=True):

@@ -6,7 +6,10 @@ def test_contrast_clause_starts_a_new_unit_in_dutch_and_english() -> None:
         "Mooie laptop",
         "maar de bezorger was twee dagen te laat",
     ]
-    assert split_units("Great laptop but the courier was late.") == ["Great laptop", "but the courier was late."]
+    assert split_units("Great laptop but the courier was late.") == [
+        "Great laptop",
+        "but the courier was late.",
+    ]
 
 
 def test_abbreviations_urls_and_decimals_do_not_end_a_sentence() -> None:
@@ -15,7 +18,10 @@ def test_abbreviations_urls_and_decimals_do_not_end_a_sentence() -> None:
 
 
 def test_line_breaks_separate_units_and_emoji_stay() -> None:
-    assert split_units("Snel geleverd 😀\nMaar de doos was kapot") == ["Snel geleverd 😀", "Maar de doos was kapot"]
+    assert split_units("Snel geleverd 😀\nMaar de doos was kapot") == [
+        "Snel geleverd 😀",
+        "Maar de doos was kapot",
+    ]
 
 
 def test_empty_and_whitespace_give_no_units() -> None:

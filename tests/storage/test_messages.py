@@ -19,10 +19,16 @@ def _message(external_id: str, text: str = "De bezorging was snel") -> Message:
 
 def test_redelivered_message_is_stored_once(engine: Engine) -> None:
     with session_scope(engine) as session:
-        first = store_batch(session, "demo", [_message("a"), _message("b")], {"a": ["voltera"]}, cursor="2")
+        first = store_batch(
+            session, "demo", [_message("a"), _message("b")], {"a": ["voltera"]}, cursor="2"
+        )
     with session_scope(engine) as session:
         again = store_batch(
-            session, "demo", [_message("b"), _message("c")], {"b": ["voltera"], "c": ["stroomz"]}, cursor="3"
+            session,
+            "demo",
+            [_message("b"), _message("c")],
+            {"b": ["voltera"], "c": ["stroomz"]},
+            cursor="3",
         )
     assert (first.inserted, first.duplicates) == (2, 0)
     assert (again.inserted, again.duplicates) == (1, 1)
@@ -55,10 +61,16 @@ def test_cursor_does_not_move_when_the_batch_fails(engine: Engine) -> None:
 
 
 def test_quarantined_input_is_kept_with_its_error(engine: Engine) -> None:
-    bad = Quarantine(source="file", reference="reviews.csv:7", payload='{"text": ""}', error="text is empty")
+    bad = Quarantine(
+        source="file", reference="reviews.csv:7", payload='{"text": ""}', error="text is empty"
+    )
     with session_scope(engine) as session:
         result = store_batch(session, "file", [_message("ok")], {}, [bad])
     assert result.quarantined == 1
     with session_scope(engine) as session:
         (row,) = quarantined(session, "file")
-        assert (row.reference, row.error, row.payload) == ("reviews.csv:7", "text is empty", '{"text": ""}')
+        assert (row.reference, row.error, row.payload) == (
+            "reviews.csv:7",
+            "text is empty",
+            '{"text": ""}',
+        )

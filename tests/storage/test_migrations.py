@@ -4,8 +4,18 @@ from storage.db import make_engine
 from storage.migrate import current_revision, head_revision, upgrade
 
 TABLES = {
-    "brand", "phase", "source", "message", "message_brand", "unit_score", "message_phase",
-    "rollup", "cursor", "quarantine", "alert", "user",
+    "brand",
+    "phase",
+    "source",
+    "message",
+    "message_brand",
+    "unit_score",
+    "message_phase",
+    "rollup",
+    "cursor",
+    "quarantine",
+    "alert",
+    "user",
 }
 
 

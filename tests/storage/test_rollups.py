@@ -17,7 +17,12 @@ PHASES = ["delivery", "use", "service", "general"]
 def _rollups(engine: Engine) -> dict[tuple, tuple]:
     with session_scope(engine) as session:
         return {
-            (r.bucket, r.brand, r.phase, r.channel): (r.count, round(r.score_sum, 9), r.negative, r.positive)
+            (r.bucket, r.brand, r.phase, r.channel): (
+                r.count,
+                round(r.score_sum, 9),
+                r.negative,
+                r.positive,
+            )
             for r in session.scalars(select(Rollup))
         }
 
@@ -48,7 +53,9 @@ def _fill(engine: Engine, count: int, seed: int = 1) -> None:
             results = []
             for message in batch:
                 phases = [
-                    MessagePhase(message_id=message.id, phase=p, score=s, label=label_for(s), units=1)
+                    MessagePhase(
+                        message_id=message.id, phase=p, score=s, label=label_for(s), units=1
+                    )
                     for p in rng.sample(PHASES, k=rng.randint(1, 3))
                     for s in [round(rng.uniform(-1, 1), 3)]
                 ]
@@ -70,8 +77,12 @@ def test_a_message_is_not_added_to_the_rollups_twice(engine: Engine) -> None:
     before = _rollups(engine)
     with session_scope(engine) as session:
         message = session.scalars(select(Message)).first()
-        phase = MessagePhase(message_id=message.id, phase="use", score=1.0, label="positive", units=1)
-        saved = save_scores(session, [ScoredMessage(message.id, "nl", 1.0, "positive", "test", [], [phase])])
+        phase = MessagePhase(
+            message_id=message.id, phase="use", score=1.0, label="positive", units=1
+        )
+        saved = save_scores(
+            session, [ScoredMessage(message.id, "nl", 1.0, "positive", "test", [], [phase])]
+        )
     assert saved == 0
     assert _rollups(engine) == before
 
