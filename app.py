@@ -25,9 +25,13 @@ cli = typer.Typer(
     pretty_exceptions_enable=False,
 )
 db_cli = typer.Typer(help="Database schema and rollups.", no_args_is_help=True)
+sources_cli = typer.Typer(
+    help="The configured sources and how they are doing.", no_args_is_help=True
+)
 config_cli = typer.Typer(help="Check the configuration file.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(config_cli, name="config")
+cli.add_typer(sources_cli, name="sources")
 
 
 class _State:
@@ -116,7 +120,12 @@ def build_normaliser(current: Settings):  # type: ignore[no-untyped-def]
 
     handles = [h for b in current.brands for h in b.handles]
     redactor = Redactor(brand_handles=handles, extra_patterns=current.redaction.patterns)
-    return Normaliser(redactor, BrandMatcher(current.brands))
+    return Normaliser(redactor, BrandMatcher(current.brands), current.redaction.keep_original)
+
+
+def retention_days(current: Settings) -> int | None:
+    """Days to keep unredacted texts, or None when none are kept (no purge job needed)."""
+    return current.redaction.retention_days if current.redaction.keep_original else None
 
 
 def serve(current: Settings, engine, host: str | None, port: int | None) -> None:  # type: ignore[no-untyped-def]
@@ -143,7 +152,9 @@ def run(
 
     current = settings()
     engine = prepared_engine(current)
-    scheduler = build_scheduler(engine, build_sources(current), build_normaliser(current))
+    scheduler = build_scheduler(
+        engine, build_sources(current), build_normaliser(current), retention_days(current)
+    )
     scheduler.start()
 
     def start_worker() -> None:
@@ -195,23 +206,26 @@ def ingest(
     once: Annotated[bool, typer.Option("--once", help="Run every source once, then stop.")] = False,
 ) -> None:
     """Fetch from the configured sources (on their schedule, or --once)."""
-    from ingest.pipeline import run_source
-    from ingest.scheduler import build_scheduler
+    from ingest.scheduler import build_scheduler, run_with_health
     from ingest.sources import build_sources
+    from storage.db import session_scope
+    from storage.health import all_health
 
     current = settings()
     engine = prepared_engine(current)
     normaliser = build_normaliser(current)
     sources = build_sources(current)
     if once:
-        for config, source in sources:
-            result = run_source(engine, source, normaliser)
+        ok = {c.key: run_with_health(engine, c, s, normaliser, force=True) for c, s in sources}
+        with session_scope(engine) as session:
+            health = {row.source: row for row in all_health(session)}
+        for key, fine in ok.items():
+            row = health[key]
             typer.echo(
-                f"{config.key}: {result.inserted} new, {result.duplicates} already stored, "
-                f"{result.quarantined} quarantined"
+                f"{key}: {row.last_items} new" if fine else f"{key}: FAILED: {row.last_error}"
             )
-        return
-    scheduler = build_scheduler(engine, sources, normaliser)
+        raise typer.Exit(0 if all(ok.values()) else 1)
+    scheduler = build_scheduler(engine, sources, normaliser, retention_days(current))
     scheduler.start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -308,6 +322,39 @@ def db_rebuild_rollups() -> None:
     with session_scope(engine) as session:
         rows = rebuild(session)
     typer.echo(f"rebuilt {rows} rollup rows")
+
+
+@sources_cli.command("status")
+def sources_status() -> None:
+    """Per source: type, schedule, last success, last error, failures in a row, items fetched."""
+    from storage.db import session_scope
+    from storage.health import all_health
+
+    current = settings()
+    engine = prepared_engine(current)
+    with session_scope(engine) as session:
+        health = {row.source: row for row in all_health(session)}
+    for source in current.sources:
+        row = health.get(source.key)
+        schedule = source.cron or f"every {source.interval_seconds:g} s"
+        typer.echo(
+            f"{source.key} ({source.type}, {schedule}{'' if source.enabled else ', disabled'})"
+        )
+        if row is None:
+            typer.echo("  never run")
+            continue
+        typer.echo(
+            f"  last success: {_when(row.last_success_at)}; items fetched: {row.items_fetched}"
+        )
+        if row.consecutive_failures:
+            typer.echo(
+                f"  FAILING {row.consecutive_failures}x; last error {_when(row.last_error_at)}: "
+                f"{row.last_error}; next attempt {_when(row.next_attempt_at)}"
+            )
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "never"
 
 
 @config_cli.command("check")

@@ -43,17 +43,34 @@ class PhaseConfig(_Strict):
         return self.name.get(language) or next(iter(self.name.values()))  # type: ignore[call-overload]
 
 
+def _valid_cron(line: str) -> str:
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(line)
+    except ValueError as exc:
+        raise ValueError(f"not a valid crontab line ({exc})") from None
+    return line
+
+
 class SourceConfig(_Strict):
     key: Key
     type: Literal[
         "demo", "x", "appstore", "googleplay", "trustpilot", "zendesk", "folder", "replay", "push"
     ]
     interval_seconds: float = Field(default=60, gt=0)
+    cron: str | None = None  # crontab line ("0 * * * *"); overrides interval_seconds
     enabled: bool = True
     channel: Literal["review", "social", "chat"] | None = None
     brand: str | None = None  # for sources whose every message is about one brand
     secret_env: str | None = None  # name of the environment variable holding its token
     options: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _cron_parses(self) -> SourceConfig:
+        if self.cron is not None:
+            _valid_cron(self.cron)
+        return self
 
 
 class SentimentConfig(_Strict):
@@ -90,6 +107,9 @@ class RedactionConfig(_Strict):
     """Extra personal data to remove, e.g. order or customer numbers: kind → regular expression."""
 
     patterns: dict[str, str] = Field(default_factory=dict)
+    # Keep the unredacted text for the manager view only, deleted after retention_days.
+    keep_original: bool = False
+    retention_days: int = Field(default=30, ge=1, le=3650)
 
     @model_validator(mode="after")
     def _patterns_compile(self) -> RedactionConfig:

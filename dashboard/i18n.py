@@ -22,6 +22,20 @@ TEXTS: dict[str, dict[str, str]] = {
     "social": {"nl": "social", "en": "social"},
     "chat": {"nl": "chat", "en": "chat"},
     "general": {"nl": "algemeen", "en": "general"},
+    "status_title": {"nl": "Status van de bronnen", "en": "Source status"},
+    "unscored": {"nl": "wachten op score", "en": "waiting to be scored"},
+    "source": {"nl": "bron", "en": "source"},
+    "type": {"nl": "type", "en": "type"},
+    "state": {"nl": "toestand", "en": "state"},
+    "last_success": {"nl": "laatst gelukt", "en": "last success"},
+    "items_fetched": {"nl": "opgehaald", "en": "fetched"},
+    "failures": {"nl": "fouten op rij", "en": "failures in a row"},
+    "last_error": {"nl": "laatste fout", "en": "last error"},
+    "next_attempt": {"nl": "volgende poging", "en": "next attempt"},
+    "quarantined": {"nl": "in quarantaine", "en": "quarantined"},
+    "ok": {"nl": "ok", "en": "ok"},
+    "failing": {"nl": "STORING", "en": "FAILING"},
+    "never_run": {"nl": "nog niet gedraaid", "en": "not run yet"},
 }
 
 

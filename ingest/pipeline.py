@@ -27,9 +27,12 @@ MAX_TEXT_CHARS = 20_000
 class Normaliser:
     """Turns incoming messages into storable rows: checked, brand-attributed and redacted."""
 
-    def __init__(self, redactor: Redactor, brands: BrandMatcher) -> None:
+    def __init__(
+        self, redactor: Redactor, brands: BrandMatcher, keep_original: bool = False
+    ) -> None:
         self.redactor = redactor
         self.brands = brands
+        self.keep_original = keep_original
 
     def problem(self, message: IncomingMessage) -> str | None:
         if not message.external_id:
@@ -50,6 +53,7 @@ class Normaliser:
             channel=message.channel,
             language=message.language,
             text=redaction.text,
+            original_text=message.text if self.keep_original and redaction.found else None,
             created_at=message.created_at.astimezone(UTC),
             rating=message.rating,
             conversation_id=message.conversation_id,

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -63,8 +64,23 @@ def store_batch(
     return StoreResult(len(inserted_ids), len(messages) - len(inserted_ids), len(quarantined))
 
 
+def purge_originals(session: Session, older_than: datetime) -> int:
+    """Delete the kept unredacted texts of messages ingested before `older_than`."""
+    result = session.execute(
+        update(Message)
+        .where(Message.original_text.is_not(None), Message.ingested_at < older_than)  # type: ignore[union-attr]
+        .values(original_text=None)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 def add_quarantine(session: Session, *items: Quarantine) -> None:
     session.add_all(items)
+
+
+def quarantine_counts(session: Session) -> dict[str, int]:
+    query = select(Quarantine.source, func.count()).group_by(Quarantine.source)
+    return {source: int(count) for source, count in session.execute(query)}
 
 
 def load_cursor(session: Session, source: str) -> str | None:

@@ -47,6 +47,8 @@ class Message(SQLModel, table=True):
     channel: str = Field(max_length=20)
     language: str | None = Field(default=None, max_length=10)
     text: str = Field(sa_column=Column(Text, nullable=False))  # redacted: safe to display anywhere
+    # The unredacted text, only when redaction.keep_original is on; purged after the retention.
+    original_text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = Field(index=True)
     ingested_at: datetime = Field(default_factory=utcnow)
     rating: float | None = None
@@ -113,6 +115,21 @@ class Cursor(SQLModel, table=True):
     source: str = Field(primary_key=True, max_length=40)
     value: str = Field(sa_column=Column(Text, nullable=False))
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class SourceHealth(SQLModel, table=True):
+    """How each source is doing: shown on the status page and by `cxpulse sources status`."""
+
+    __tablename__ = "source_health"
+    source: str = Field(primary_key=True, max_length=40)
+    last_run_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    last_error_at: datetime | None = None
+    consecutive_failures: int = 0
+    items_fetched: int = 0  # new messages stored, all runs together
+    last_items: int = 0  # new messages stored by the last successful run
+    next_attempt_at: datetime | None = None  # backing off until then after failures
 
 
 class Quarantine(SQLModel, table=True):

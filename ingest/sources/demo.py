@@ -1437,7 +1437,9 @@ class DemoSource:
             seq += 1
         # "at" lets a later run notice that the settings, and so the grid, have changed.
         next_cursor = json.dumps({"seq": seq, "at": self._nominal(seq)})
-        return Batch(messages=messages, next_cursor=next_cursor)
+        # A backlog larger than max_batch (a long backfill, a restart after downtime) is due now.
+        has_more = self._created_at(seq) <= now
+        return Batch(messages=messages, next_cursor=next_cursor, has_more=has_more)
 
     def _now(self) -> datetime:
         now = self._clock()
