@@ -1,0 +1,24 @@
+"""A real web server (werkzeug, in a thread) serving the Dash app on a free port."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine
+from werkzeug.serving import make_server
+
+from config import Settings
+from dashboard.app import create_app
+
+
+@pytest.fixture
+def web_url(engine: Engine, demo_settings: Settings) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, create_app(demo_settings, engine).server, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
