@@ -15,7 +15,7 @@ from dashboard.components.ticker import ticker_item
 from dashboard.context import current
 from dashboard.i18n import pick_language, t
 from storage.db import session_scope
-from storage.queries import brands, last_scored_at, latest_messages, phase_overview
+from storage.queries import TickerItem, brands, last_scored_at, latest_messages, phase_overview
 
 dash.register_page(__name__, path="/", title="CX Pulse — live", name="Live")
 
@@ -92,5 +92,5 @@ def refresh(_n: int | None, language: str):  # type: ignore[no-untyped-def]
     return tiles, journey_figure(stats, language), ticker, status, stale_text, stale_hidden, title
 
 
-def _model_of(items: list) -> str:  # type: ignore[type-arg]
+def _model_of(items: list[TickerItem]) -> str:
     return "–" if not items else (items[0].model or "–").split("@")[0]
