@@ -75,6 +75,17 @@ def settings() -> Settings:
         raise typer.Exit(2) from None
 
 
+def sources_of(current: Settings):  # type: ignore[no-untyped-def]
+    """Build the configured sources; a wrong option is a clean error naming its key path."""
+    from ingest.sources import build_sources
+
+    try:
+        return build_sources(current)
+    except ValueError as exc:
+        typer.echo(f"{current.config_path}: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
 def prepared_engine(current: Settings):  # type: ignore[no-untyped-def]
     """Upgrade the schema, mirror brands/phases/sources into it, return the engine."""
     from storage.catalogue import sync_catalogue
@@ -147,13 +158,12 @@ def run(
 ) -> None:
     """All in one process: source scheduler + scoring worker + web dashboard."""
     from ingest.scheduler import build_scheduler
-    from ingest.sources import build_sources
     from scoring.worker import ScoringWorker
 
     current = settings()
     engine = prepared_engine(current)
     scheduler = build_scheduler(
-        engine, build_sources(current), build_normaliser(current), retention_days(current)
+        engine, sources_of(current), build_normaliser(current), retention_days(current)
     )
     scheduler.start()
 
@@ -207,14 +217,13 @@ def ingest(
 ) -> None:
     """Fetch from the configured sources (on their schedule, or --once)."""
     from ingest.scheduler import build_scheduler, run_with_health
-    from ingest.sources import build_sources
     from storage.db import session_scope
     from storage.health import all_health
 
     current = settings()
     engine = prepared_engine(current)
     normaliser = build_normaliser(current)
-    sources = build_sources(current)
+    sources = sources_of(current)
     if once:
         ok = {c.key: run_with_health(engine, c, s, normaliser, force=True) for c, s in sources}
         with session_scope(engine) as session:
