@@ -62,6 +62,9 @@ def main_options(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # Their per-run INFO lines drown ours; warnings and errors still show.
+    for noisy in ("alembic", "apscheduler", "httpx", "waitress.queue"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
     STATE.config, STATE.database_url = config, database_url
     if ctx.invoked_subcommand is None:
         run()

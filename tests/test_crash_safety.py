@@ -98,8 +98,8 @@ def test_ingest_killed_mid_backlog_resumes_from_its_cursor_without_gaps_or_dupli
         (ROOT / "config" / "demo.toml")
         .read_text(encoding="utf-8")
         .replace(
-            "options = { rate_per_minute = 40,",
-            "options = { backfill_minutes = 600, max_batch = 200, rate_per_minute = 40,",
+            "options = { rate_per_minute = 40, backfill_minutes = 15,",
+            "options = { rate_per_minute = 40, backfill_minutes = 600, max_batch = 200,",
         ),
         encoding="utf-8",
     )

@@ -45,7 +45,10 @@ def running_app(tmp_path: Path, output_dir: Path) -> Iterator[int]:
     config.write_text(
         (ROOT / "config" / "demo.toml")
         .read_text(encoding="utf-8")
-        .replace("rate_per_minute = 40", "rate_per_minute = 60, backfill_minutes = 5")
+        .replace(
+            "rate_per_minute = 40, backfill_minutes = 15",
+            "rate_per_minute = 60, backfill_minutes = 5",
+        )
         .replace("interval_seconds = 5", "interval_seconds = 2")
         .replace("refresh_seconds = 5", "refresh_seconds = 2"),
         encoding="utf-8",
