@@ -146,12 +146,26 @@ def serve(current: Settings, engine, host: str | None, port: int | None) -> None
     from waitress import serve as waitress_serve
 
     from dashboard.app import create_app
+    from ingest.push import MAX_BODY_BYTES as PUSH_BODY_LIMIT
+    from ingest.push import push_blueprint
 
     app = create_app(current, engine)
+    # The push API authenticates by its own per-source bearer tokens, not the manager login.
+    app.server.register_blueprint(
+        push_blueprint(engine, build_normaliser(current), current.sources)
+    )
     host = host or current.dashboard.host
     port = port or current.dashboard.port
     log.info("dashboard on http://%s:%d/", host, port)
-    waitress_serve(app.server, host=host, port=port, threads=8, _quiet=True)
+    waitress_serve(
+        app.server,
+        host=host,
+        port=port,
+        threads=8,
+        # Far more than any page needs; the push API answers 413 itself above its own limit.
+        max_request_body_size=4 * PUSH_BODY_LIMIT,
+        _quiet=True,
+    )
 
 
 @cli.command()

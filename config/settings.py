@@ -81,6 +81,20 @@ class SentimentConfig(_Strict):
     phase_threshold: float = Field(default=0.35, ge=0, le=1)
 
 
+WallView = Literal["journey", "feed", "brands", "trend", "moments"]
+WALL_VIEWS: tuple[WallView, ...] = ("journey", "feed", "brands", "trend", "moments")
+
+
+class WallScreenConfig(_Strict):
+    """One physical wall screen's profile, shown at /wall/<name>; URL parameters override it."""
+
+    views: tuple[WallView, ...] = Field(default=WALL_VIEWS, min_length=1)
+    rotate_seconds: float = Field(default=20, ge=0, le=3600)  # 0: stay on the first view
+    brand: Key | None = None  # the brand the screen is about; default the own brand
+    language: Lang | None = None  # default dashboard.language
+    theme: Literal["dark", "light"] = "dark"
+
+
 class DashboardConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8050, ge=1, le=65535)
@@ -90,6 +104,33 @@ class DashboardConfig(_Strict):
     stale_after_minutes: float = Field(default=10, gt=0)
     language: Lang = "nl"
     timezone: str = "Europe/Amsterdam"  # times on screen; storage is UTC
+    screens: dict[Key, WallScreenConfig] = Field(default_factory=dict)
+    # Name of an environment variable holding a read-only token; when set, /wall needs ?token=.
+    wall_token_env: str | None = None
+
+
+class Recipient(_Strict):
+    """One person who gets e-mail from CX Pulse, in the language they read."""
+
+    address: str = Field(pattern=r"^[^@\s<>]+@[^@\s<>]+$", description="plain address")
+    language: Lang = "nl"
+
+
+class RecipientList(_Strict):
+    """Who gets the weekly summary of one own brand, or of every own brand when brand is unset."""
+
+    brand: str | None = None
+    recipients: tuple[Recipient, ...] = Field(min_length=1)
+
+
+def _valid_timezone(name: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{name!r} is not a known time zone (e.g. 'Europe/Amsterdam')") from None
+    return name
 
 
 class EmailConfig(_Strict):
@@ -100,7 +141,24 @@ class EmailConfig(_Strict):
     username: str | None = None
     password_env: str | None = None
     sender: str = "cxpulse@localhost"
-    recipients: tuple[str, ...] = ()
+    recipients: tuple[str, ...] = ()  # every own brand, in organisation.default_language
+    ssl: bool = False  # implicit TLS from the first byte (SMTPS, usually port 465)
+    timeout_seconds: float = Field(default=30, gt=0, le=600)
+    send_attempts: int = Field(default=3, ge=1, le=10)
+    retry_wait_seconds: float = Field(default=5, ge=0, le=600)  # doubles after each failure
+    # The weekly summary: a crontab line read in report_timezone (Monday 08:00 by default).
+    report_cron: str = "0 8 * * 1"
+    report_timezone: str = "Europe/Amsterdam"
+    report_lists: tuple[RecipientList, ...] = ()
+    explorer_base_url: str = "http://127.0.0.1:8050"  # links in e-mails open the explorer here
+
+    @model_validator(mode="after")
+    def _report_settings_parse(self) -> EmailConfig:
+        _valid_cron(self.report_cron)
+        _valid_timezone(self.report_timezone)
+        if self.ssl and self.starttls:
+            raise ValueError("ssl and starttls exclude each other: SMTPS is TLS from the start")
+        return self
 
 
 class RedactionConfig(_Strict):
@@ -123,6 +181,26 @@ class RedactionConfig(_Strict):
         return self
 
 
+class AlertsConfig(_Strict):
+    """When a rise of negative mentions in one brand × phase becomes an alert, and who hears it."""
+
+    enabled: bool = True
+    window_minutes: int = Field(default=15, ge=1, le=24 * 60)  # the recent stretch compared
+    baseline: Literal["ewma", "hour_of_week"] = "ewma"
+    baseline_hours: int = Field(default=7 * 24, ge=1, le=90 * 24)  # EWMA look-back
+    ewma_halflife_hours: float = Field(default=24, gt=0)
+    baseline_weeks: int = Field(default=4, ge=1, le=52)  # hour_of_week: weeks to average
+    min_baseline_mentions: int = Field(default=50, ge=1)  # less history: no verdict yet
+    min_negatives: int = Field(default=8, ge=1)  # fewer negatives in the window never alert
+    share_rise: float = Field(default=0.15, gt=0, le=1)  # negative share above the baseline's
+    volume_ratio: float = Field(default=2.0, gt=1)  # negatives vs the expected number
+    significance: float = Field(default=1e-4, gt=0, lt=1)  # chance of the rise under baseline
+    cooldown_minutes: int = Field(default=60, ge=0)  # after an alert ends, before a new one
+    own_brands_only: bool = True
+    webhook_url_env: str | None = None  # variable holding a Slack/Teams incoming-webhook URL
+    recipients: tuple[Recipient, ...] = ()
+
+
 class OrganisationConfig(_Strict):
     name: str = "CX Pulse"
     default_language: Lang = "nl"
@@ -141,6 +219,7 @@ class Settings(_Strict):
     redaction: RedactionConfig = RedactionConfig()
     database_url: str = DEFAULT_DATABASE_URL
     config_path: str = str(DEMO_CONFIG)
+    alerts: AlertsConfig = AlertsConfig()
 
     @model_validator(mode="after")
     def _keys_are_unique_and_refer(self) -> Settings:
@@ -162,6 +241,17 @@ class Settings(_Strict):
                 raise ValueError(
                     f"sources.{source.key}.brand: {source.brand!r} is not a brand key "
                     f"(known: {', '.join(sorted(brand_keys))})"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _report_lists_name_own_brands(self) -> Settings:
+        own = {b.key for b in self.brands if b.own}
+        for i, recipients in enumerate(self.email.report_lists):
+            if recipients.brand is not None and recipients.brand not in own:
+                raise ValueError(
+                    f"email.report_lists[{i}].brand: {recipients.brand!r} is not an own brand "
+                    f"(own: {', '.join(sorted(own))}); leave it out to report every own brand"
                 )
         return self
 

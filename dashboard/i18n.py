@@ -36,6 +36,67 @@ TEXTS: dict[str, dict[str, str]] = {
     "ok": {"nl": "ok", "en": "ok"},
     "failing": {"nl": "STORING", "en": "FAILING"},
     "never_run": {"nl": "nog niet gedraaid", "en": "not run yet"},
+    # The wall screen (dashboard/pages/wall.py)
+    "wall_journey": {
+        "nl": "De klantreis: gevoel per fase, laatste {hours} uur, tegen onze belofte",
+        "en": "The customer journey: sentiment per phase, last {hours} h, against our promise",
+    },
+    "wall_feed": {"nl": "Net binnen", "en": "Just in"},
+    "wall_brands": {
+        "nl": "{brand} tegen de concurrentie, per fase, laatste {hours} uur",
+        "en": "{brand} vs competitors, per phase, last {hours} h",
+    },
+    "wall_trend": {
+        "nl": "Trend per fase, laatste 7 dagen (stippellijn = belofte)",
+        "en": "Trend per phase, last 7 days (dotted line = promise)",
+    },
+    "wall_moments": {"nl": "Momenten van vandaag", "en": "Today's moments"},
+    "wall_vs_previous": {
+        "nl": "{delta} t.o.v. vorige {hours} uur",
+        "en": "{delta} vs previous {hours} h",
+    },
+    "wall_handoff": {"nl": "overdracht", "en": "handoff"},
+    "wall_biggest_drop": {"nl": "grootste val", "en": "biggest drop"},
+    "wall_best": {"nl": "Beste moment", "en": "Best moment"},
+    "wall_worst": {"nl": "Slechtste moment", "en": "Worst moment"},
+    "wall_no_moment": {"nl": "Vandaag nog niets", "en": "Nothing yet today"},
+    "wall_endings": {
+        "nl": "Zo eindigden de chats van vandaag (laatste beurt van de klant)",
+        "en": "How today's chats ended (the customer's last turn)",
+    },
+    "wall_no_chats": {"nl": "Vandaag nog geen chats", "en": "No chats yet today"},
+    "wall_conversations": {"nl": "gesprekken", "en": "conversations"},
+    "wall_positive": {"nl": "positief", "en": "positive"},
+    "wall_neutral": {"nl": "neutraal", "en": "neutral"},
+    "wall_negative": {"nl": "negatief", "en": "negative"},
+    "wall_own": {"nl": "eigen merk", "en": "own brand"},
+    "wall_vs_best_rival": {"nl": "t.o.v. beste concurrent", "en": "vs best competitor"},
+    "wall_phase": {"nl": "fase", "en": "phase"},
+    "wall_updated": {"nl": "bijgewerkt {time}", "en": "updated {time}"},
+    "wall_stale": {
+        "nl": "Let op: laatste update {time} — er komen geen nieuwe berichten binnen",
+        "en": "Note: last update {time} — no new messages are coming in",
+    },
+    "wall_offline": {
+        "nl": "Geen verbinding met de server sinds {time} — dit zijn de laatst bekende cijfers",
+        "en": "No connection to the server since {time} — these are the last known figures",
+    },
+    "wall_error": {
+        "nl": "Storing bij het ophalen van de cijfers — dit zijn die van {time}",
+        "en": "Trouble fetching the figures — these are from {time}",
+    },
+    "wall_alert": {"nl": "Alarm", "en": "Alert"},
+    "wall_alert_since": {"nl": "sinds {time}", "en": "since {time}"},
+    "wall_token_required": {
+        "nl": "Dit scherm heeft een toegangscode nodig: open /wall?token=…",
+        "en": "This screen needs an access token: open /wall?token=…",
+    },
+    "wall_unknown_screen": {
+        "nl": "Onbekend scherm '{screen}': zie [dashboard.screens] in de configuratie",
+        "en": "Unknown screen '{screen}': see [dashboard.screens] in the configuration",
+    },
+    "wall_today": {"nl": "vandaag", "en": "today"},
+    "wall_weekdays": {"nl": "ma di wo do vr za zo", "en": "Mon Tue Wed Thu Fri Sat Sun"},
 }
 
 

@@ -22,6 +22,7 @@ from storage.models import Message, Quarantine
 log = logging.getLogger(__name__)
 
 MAX_TEXT_CHARS = 20_000
+MAX_EXTERNAL_ID_CHARS = 200  # the column's size
 
 
 class Normaliser:
@@ -37,6 +38,8 @@ class Normaliser:
     def problem(self, message: IncomingMessage) -> str | None:
         if not message.external_id:
             return "external_id is empty"
+        if len(message.external_id) > MAX_EXTERNAL_ID_CHARS:
+            return f"external_id is longer than {MAX_EXTERNAL_ID_CHARS} characters"
         if not message.text or not message.text.strip():
             return "text is empty"
         if len(message.text) > MAX_TEXT_CHARS:

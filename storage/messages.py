@@ -22,6 +22,7 @@ class StoreResult:
     inserted: int
     duplicates: int
     quarantined: int
+    inserted_ids: frozenset[str] = frozenset()  # external ids stored by this call (not before)
 
 
 def _insert(session: Session, table: Table):  # type: ignore[no-untyped-def]
@@ -61,7 +62,12 @@ def store_batch(
     session.add_all(quarantined)
     if cursor is not None:
         session.merge(Cursor(source=source, value=cursor, updated_at=utcnow()))
-    return StoreResult(len(inserted_ids), len(messages) - len(inserted_ids), len(quarantined))
+    return StoreResult(
+        len(inserted_ids),
+        len(messages) - len(inserted_ids),
+        len(quarantined),
+        frozenset(inserted_ids),
+    )
 
 
 def purge_originals(session: Session, older_than: datetime) -> int:

@@ -87,13 +87,15 @@ def phase_overview(
 
 
 def latest_messages(session: Session, limit: int) -> list[TickerItem]:
-    """The most recently scored customer messages (never agent turns), newest first."""
+    """The newest customer messages that have been scored (never agent turns), newest first.
+
+    Ordered by when the customer wrote them, so a back-filled import does not flood the ticker."""
     messages = list(
         session.scalars(
             select(Message)
             .where(Message.scored_at.is_not(None))  # type: ignore[union-attr]
             .where((Message.turn_role.is_(None)) | (Message.turn_role == "customer"))  # type: ignore[union-attr]
-            .order_by(Message.scored_at.desc(), Message.id.desc())  # type: ignore[union-attr]
+            .order_by(Message.created_at.desc(), Message.id.desc())  # type: ignore[attr-defined]
             .limit(limit)
         )
     )

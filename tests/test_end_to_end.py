@@ -13,16 +13,19 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.browser import chromium, ids, texts
+from tests.conftest import OUTPUT_DIR
 
 ROOT = Path(__file__).parent.parent
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
+PUSH_TOKEN = "e2e-secret-token"
 PII = re.compile(r"[\w.+-]+@[\w-]+\.\w+|\b06[- ]?\d{8}\b|\b\d{4} ?[A-Z]{2} \d+\b")
 
 
@@ -37,8 +40,12 @@ def _health(port: int) -> dict:
         return json.loads(response.read())
 
 
-@pytest.fixture
-def running_app(tmp_path: Path, output_dir: Path) -> Iterator[int]:
+@pytest.fixture(scope="module")
+def running_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """One running app shared by the tests of this module (starting it takes a while)."""
+    tmp_path = tmp_path_factory.mktemp("e2e")
+    output_dir = OUTPUT_DIR / "end_to_end"
+    output_dir.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     config = tmp_path / "e2e.toml"
     # The demo config, with a short backfill and a quick refresh so the test is fast.
@@ -50,7 +57,9 @@ def running_app(tmp_path: Path, output_dir: Path) -> Iterator[int]:
             "rate_per_minute = 60, backfill_minutes = 5",
         )
         .replace("interval_seconds = 5", "interval_seconds = 2")
-        .replace("refresh_seconds = 5", "refresh_seconds = 2"),
+        .replace("refresh_seconds = 5", "refresh_seconds = 2")
+        + '\n[[sources]]\nkey = "chatpush"\ntype = "push"\nchannel = "chat"\n'
+        'secret_env = "CXPULSE_E2E_PUSH_TOKEN"\n',
         encoding="utf-8",
     )
     log = (output_dir / "app.log").open("w")
@@ -69,7 +78,7 @@ def running_app(tmp_path: Path, output_dir: Path) -> Iterator[int]:
         cwd=tmp_path,
         stdout=log,
         stderr=subprocess.STDOUT,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "CXPULSE_E2E_PUSH_TOKEN": PUSH_TOKEN},
     )
     try:
         deadline = time.monotonic() + 120
@@ -130,5 +139,46 @@ def test_live_page_shows_phases_and_scored_messages_and_updates_without_reload(
         browser.get(f"http://127.0.0.1:{running_app}/?lang=en")
         wait.until(lambda b: "Delivery & installation" in texts(b, ".tile-name"))
         browser.save_screenshot(str(output_dir / "live-en-1920x1080.png"))
+    finally:
+        browser.quit()
+
+
+def test_a_pushed_chat_message_is_scored_and_shown_redacted_on_the_live_page(
+    running_app: int, output_dir: Path
+) -> None:
+    browser = chromium(1920, 1080)
+    try:
+        browser.get(f"http://127.0.0.1:{running_app}/?lang=nl")
+        WebDriverWait(browser, 30).until(lambda b: texts(b, ".ticker-item"))
+        body = {
+            "messages": [
+                {
+                    "external_id": "e2e-push-1",
+                    "text": "Mijn naam is Jan Jansen en de bezorger is nooit gekomen, "
+                    "bel 06-12345678",
+                    "created_at": datetime.now(UTC).isoformat(),
+                    "role": "customer",
+                    "conversation_id": "e2e-chat",
+                    "brand": "voltera",
+                }
+            ]
+        }
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{running_app}/api/v1/messages",
+            data=json.dumps(body).encode(),
+            headers={"Authorization": f"Bearer {PUSH_TOKEN}", "Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 202
+            assert json.loads(response.read())["results"][0]["status"] == "stored"
+        # On screen, without a reload, as soon as the worker has scored it.
+        WebDriverWait(browser, 90, poll_frequency=0.3).until(
+            lambda b: any("nooit gekomen" in t for t in texts(b, ".ticker-text"))
+        )
+        shown = next(t for t in texts(browser, ".ticker-text") if "nooit gekomen" in t)
+        browser.save_screenshot(str(output_dir / "pushed-message.png"))
+        assert "Jan Jansen" not in shown and "06-12345678" not in shown
+        assert "[naam]" in shown and "[telefoon]" in shown
     finally:
         browser.quit()

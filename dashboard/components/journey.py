@@ -4,6 +4,8 @@ Colours are colour-blind safe (blue/orange) and always paired with an arrow and 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import plotly.graph_objects as go
 from dash import html
 
@@ -13,6 +15,10 @@ from storage.queries import PhaseStat
 GOOD = "#2c7fb8"  # blue: at or above the promise
 BAD = "#e6550d"  # orange: below the promise
 NEUTRAL = "#9e9e9e"
+ARROWS = {"good": "▲", "bad": "▼", "none": "•"}
+# A handoff counts as a drop when sentiment falls this much from one phase to the next: about
+# twice the day-to-day wobble of a phase mean at demo volumes, so noise is not flagged.
+DROP = -0.15
 
 
 def fmt_score(value: float | None) -> str:
@@ -23,10 +29,15 @@ def phase_name(stat: PhaseStat, language: str) -> str:
     return stat.name_nl if language == "nl" else stat.name_en
 
 
+def gap_state(gap: float | None) -> str:
+    """ "good" at or above the promise, "bad" below it, "none" when nothing was said."""
+    return "none" if gap is None else ("good" if gap >= 0 else "bad")
+
+
 def phase_tile(stat: PhaseStat, language: str) -> html.Div:
     gap = stat.gap
-    state = "none" if gap is None else ("good" if gap >= 0 else "bad")
-    arrow = {"good": "▲", "bad": "▼", "none": "•"}[state]
+    state = gap_state(gap)
+    arrow = ARROWS[state]
     gap_text = (
         t("no_messages", language)
         if gap is None
@@ -77,3 +88,67 @@ def journey_figure(stats: list[PhaseStat], language: str) -> go.Figure:
         uirevision="journey",  # keep zoom/state across live updates: no flicker
     )
     return figure
+
+
+def wall_tile(stat: PhaseStat, previous: PhaseStat | None, language: str, hours: int) -> html.Div:
+    """A phase on the wall: the gap to the promise as the headline, then score, trend, volume."""
+    state = gap_state(stat.gap)
+    if stat.mean is None or previous is None or previous.mean is None:
+        trend = "–"
+    else:
+        delta = stat.mean - previous.mean
+        arrow = "↗" if delta > 0.02 else ("↘" if delta < -0.02 else "→")
+        trend = f"{arrow} {t('wall_vs_previous', language, delta=fmt_score(delta), hours=hours)}"
+    headline = (
+        t("no_messages", language) if stat.gap is None else f"{ARROWS[state]} {fmt_score(stat.gap)}"
+    )
+    below = "" if stat.gap is None else t("gap_above" if stat.gap >= 0 else "gap_below", language)
+    return html.Div(
+        className=f"tile wall-tile tile-{state}",
+        id=f"tile-{stat.phase}",
+        **{"data-phase": stat.phase},
+        children=[
+            html.Div(phase_name(stat, language), className="tile-name"),
+            html.Div(headline, className="tile-gap"),
+            html.Div(below, className="tile-gap-label"),
+            html.Div(
+                [
+                    html.Span(fmt_score(stat.mean), className="tile-score"),
+                    html.Span(f" {t('target', language)} {fmt_score(stat.target)}"),
+                ],
+                className="tile-target",
+            ),
+            html.Div(trend, className="tile-trend"),
+            html.Div(f"{stat.count} {t('messages', language)}", className="tile-meta"),
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class Handoff:
+    """The change in sentiment from one phase to the next: where the experience breaks."""
+
+    before: str
+    after: str
+    delta: float | None  # None when either phase has no messages
+    biggest: bool = False  # the largest drop along the journey
+
+    @property
+    def state(self) -> str:
+        if self.delta is None:
+            return "none"
+        return "drop" if self.delta <= DROP else ("rise" if self.delta > -DROP else "flat")
+
+
+def handoffs(stats: list[PhaseStat]) -> list[Handoff]:
+    """One handoff between each pair of consecutive phases, the biggest drop marked."""
+    pairs = [
+        (a, b, None if a.mean is None or b.mean is None else b.mean - a.mean)
+        for a, b in zip(stats, stats[1:], strict=False)
+    ]
+    drops = [delta for _, _, delta in pairs if delta is not None and delta <= DROP]
+    worst = min(drops) if drops else None
+    return [
+        Handoff(a.phase, b.phase, delta, biggest=delta is not None and delta == worst)
+        for a, b, delta in pairs
+    ]

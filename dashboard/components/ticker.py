@@ -19,6 +19,7 @@ def ticker_item(
     brand_names: dict[str, str],
     phase_names: dict[str, str],
     zone: ZoneInfo,
+    id_prefix: str = "msg",
 ) -> html.Li:
     colour = LABEL_COLOURS.get(item.label or "neutral", NEUTRAL)
     chips = [
@@ -26,12 +27,13 @@ def ticker_item(
     ]
     return html.Li(
         className="ticker-item",
-        id=f"msg-{item.id}",
+        id=f"{id_prefix}-{item.id}",  # a stable id is React's key: only new items slide in
         style={"borderLeftColor": colour},
         children=[
             html.Div(
                 className="ticker-head",
                 children=[
+                    html.Span(className=f"channel-icon channel-icon-{item.channel}"),
                     html.Span(
                         t(item.channel, language), className=f"channel channel-{item.channel}"
                     ),
