@@ -14,8 +14,6 @@ from sqlmodel import Session
 
 from storage.models import Cursor, Message, MessageBrand, Quarantine, utcnow
 
-_CHUNK = 500  # rows per INSERT: stays under SQLite's bound-parameter limit
-
 
 @dataclass(frozen=True)
 class StoreResult:
@@ -43,22 +41,23 @@ def store_batch(
     Runs inside the caller's transaction, so the cursor only moves if the batch is stored."""
     inserted_ids: dict[str, int] = {}
     table = Message.__table__  # type: ignore[attr-defined]
-    for start in range(0, len(messages), _CHUNK):
-        rows = [m.model_dump(exclude={"id"}) for m in messages[start : start + _CHUNK]]
+    if messages:
+        # One statement compiled once and executed with many parameter sets: SQLAlchemy batches
+        # it into multi-row INSERTs ("insertmanyvalues") and collects RETURNING of new rows only.
         statement = (
             _insert(session, table)
-            .values(rows)
             .on_conflict_do_nothing(index_elements=["source", "external_id"])
             .returning(table.c.id, table.c.external_id)
         )
-        inserted_ids.update({ext: id_ for id_, ext in session.execute(statement)})
+        rows = [m.model_dump(exclude={"id"}) for m in messages]
+        inserted_ids = {ext: id_ for id_, ext in session.execute(statement, rows)}
     links = [
         {"message_id": message_id, "brand": brand}
         for external_id, message_id in inserted_ids.items()
         for brand in dict.fromkeys(brands.get(external_id, ()))
     ]
     if links:
-        session.execute(_insert(session, MessageBrand.__table__).values(links))  # type: ignore[attr-defined]
+        session.execute(_insert(session, MessageBrand.__table__), links)  # type: ignore[attr-defined]
     session.add_all(quarantined)
     if cursor is not None:
         session.merge(Cursor(source=source, value=cursor, updated_at=utcnow()))
