@@ -6,8 +6,11 @@ message that still fails is quarantined with its error and marked done, never re
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
+from datetime import timedelta
 
 from sqlalchemy import Engine
 
@@ -16,7 +19,7 @@ from sentiment.labels import label_for
 from storage.db import session_scope
 from storage.messages import add_quarantine
 from storage.models import Message, MessagePhase, Quarantine, UnitScore
-from storage.scores import ScoredMessage, save_scores, unscored
+from storage.scores import ScoredMessage, claim_unscored, save_scores
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +67,21 @@ def _inputs(messages: list[Message]) -> list[TextInput]:
     return [TextInput(m.text, role=m.turn_role, language=m.language) for m in messages]
 
 
-def score_pending(engine: Engine, analyzer: Analyzer, batch_size: int = 64) -> int:
-    """Score one batch of waiting messages; returns how many were scored (0 = nothing waiting)."""
+WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
+LEASE = timedelta(minutes=5)  # a dead worker's claimed batch is taken over after this
+
+
+def score_pending(
+    engine: Engine,
+    analyzer: Analyzer,
+    batch_size: int = 64,
+    worker: str = WORKER_ID,
+    lease: timedelta = LEASE,
+) -> int:
+    """Claim and score one batch of waiting messages; returns how many were scored (0 = none
+    waiting, or all claimed by other workers)."""
     with session_scope(engine) as session:
-        messages = unscored(session, batch_size)
+        messages = claim_unscored(session, worker, batch_size, lease)
     if not messages:
         return 0
     try:

@@ -56,6 +56,10 @@ class Message(SQLModel, table=True):
     turn_role: str | None = Field(default=None, max_length=20)
     redactions: int = 0  # how many pieces of personal data were removed from `text`
     scored_at: datetime | None = None
+    # A scoring worker's claim: others skip the message until the claim expires (lease), so a
+    # worker that dies mid-batch only delays its messages, it never loses them.
+    claimed_by: str | None = Field(default=None, max_length=100)
+    claimed_until: datetime | None = None
     sentiment: float | None = None  # mean over the scored units, -1..1
     sentiment_label: str | None = Field(default=None, max_length=20)
     model: str | None = Field(default=None, max_length=200)
@@ -115,6 +119,14 @@ class Cursor(SQLModel, table=True):
     source: str = Field(primary_key=True, max_length=40)
     value: str = Field(sa_column=Column(Text, nullable=False))
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Lease(SQLModel, table=True):
+    """A named lease (e.g. "scheduler"): whoever holds an unexpired one leads; others wait."""
+
+    name: str = Field(primary_key=True, max_length=40)
+    holder: str = Field(max_length=200)
+    expires_at: datetime
 
 
 class SourceHealth(SQLModel, table=True):

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlmodel import Session
 
 from storage import rollups
@@ -38,6 +38,34 @@ def unscored(session: Session, limit: int) -> list[Message]:
         .limit(limit)
     )
     return list(session.scalars(query))
+
+
+def claim_unscored(
+    session: Session, worker: str, limit: int, lease: timedelta, now: datetime | None = None
+) -> list[Message]:
+    """Claim up to `limit` of the oldest unscored messages for `worker` until now + lease.
+
+    Messages claimed by a live worker are skipped (PostgreSQL: FOR UPDATE SKIP LOCKED, so
+    concurrent workers never wait for each other; SQLite: writers are serialised anyway). An
+    expired claim — its worker died — is claimed again."""
+    now = now or utcnow()
+    waiting = (
+        select(Message.id)
+        .where(Message.scored_at.is_(None))  # type: ignore[union-attr]
+        .where(or_(Message.claimed_until.is_(None), Message.claimed_until < now))  # type: ignore[union-attr,operator]
+        .order_by(Message.id)  # type: ignore[arg-type]
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        waiting = waiting.with_for_update(skip_locked=True)
+    claimed = session.scalars(
+        update(Message)
+        .where(Message.id.in_(waiting.scalar_subquery()))  # type: ignore[union-attr]
+        .values(claimed_by=worker, claimed_until=now + lease)
+        .returning(Message),
+        execution_options={"synchronize_session": False},
+    )
+    return sorted(claimed, key=lambda m: m.id or 0)
 
 
 def count_unscored(session: Session) -> int:
