@@ -137,6 +137,18 @@ def build_normaliser(current: Settings):  # type: ignore[no-untyped-def]
     return Normaliser(redactor, BrandMatcher(current.brands), current.redaction.keep_original)
 
 
+def leader_elected_scheduler(current: Settings, engine):  # type: ignore[no-untyped-def]
+    """The source schedule, run only while this process holds the scheduler lease."""
+    from ingest.leader import LeaderElectedScheduler
+    from ingest.scheduler import build_scheduler
+
+    sources, normaliser = sources_of(current), build_normaliser(current)
+    return LeaderElectedScheduler(
+        engine,
+        lambda: build_scheduler(engine, sources, normaliser, retention_days(current)),
+    )
+
+
 def retention_days(current: Settings) -> int | None:
     """Days to keep unredacted texts, or None when none are kept (no purge job needed)."""
     return current.redaction.retention_days if current.redaction.keep_original else None
@@ -174,15 +186,12 @@ def run(
     port: Annotated[int | None, typer.Option(help="Port (default from config: 8050).")] = None,
 ) -> None:
     """All in one process: source scheduler + scoring worker + web dashboard."""
-    from ingest.scheduler import build_scheduler
     from scoring.worker import ScoringWorker
 
     current = settings()
     engine = prepared_engine(current)
-    scheduler = build_scheduler(
-        engine, sources_of(current), build_normaliser(current), retention_days(current)
-    )
-    scheduler.start()
+    leader = leader_elected_scheduler(current, engine)
+    threading.Thread(target=leader.run_forever, name="scheduler", daemon=True).start()
 
     def start_worker() -> None:
         # Loading the model takes seconds; the page is already up and says it is waiting.
@@ -196,7 +205,7 @@ def run(
     try:
         serve(current, engine, host, port)
     finally:
-        scheduler.shutdown(wait=False)
+        leader.stop()
 
 
 @cli.command()
@@ -233,15 +242,14 @@ def ingest(
     once: Annotated[bool, typer.Option("--once", help="Run every source once, then stop.")] = False,
 ) -> None:
     """Fetch from the configured sources (on their schedule, or --once)."""
-    from ingest.scheduler import build_scheduler, run_with_health
+    from ingest.scheduler import run_with_health
     from storage.db import session_scope
     from storage.health import all_health
 
     current = settings()
     engine = prepared_engine(current)
-    normaliser = build_normaliser(current)
-    sources = sources_of(current)
     if once:
+        normaliser, sources = build_normaliser(current), sources_of(current)
         ok = {c.key: run_with_health(engine, c, s, normaliser, force=True) for c, s in sources}
         with session_scope(engine) as session:
             health = {row.source: row for row in all_health(session)}
@@ -251,15 +259,24 @@ def ingest(
                 f"{key}: {row.last_items} new" if fine else f"{key}: FAILED: {row.last_error}"
             )
         raise typer.Exit(0 if all(ok.values()) else 1)
-    scheduler = build_scheduler(engine, sources, normaliser, retention_days(current))
-    scheduler.start()
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    run_scheduler(current, engine)
+
+
+@cli.command()
+def scheduler() -> None:
+    """The source schedule, for several processes: any number may run, exactly one leads (a
+    database lease); when the leader dies another takes over within about 30 seconds."""
+    current = settings()
+    run_scheduler(current, prepared_engine(current))
+
+
+def run_scheduler(current: Settings, engine) -> None:  # type: ignore[no-untyped-def]
+    leader = leader_elected_scheduler(current, engine)
+    signal.signal(signal.SIGTERM, lambda *_: leader.stop())
     try:
-        stop.wait()
+        leader.run_forever()
     except KeyboardInterrupt:
-        pass
-    scheduler.shutdown()
+        leader.stop()
 
 
 @cli.command("import")

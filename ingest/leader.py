@@ -1,0 +1,83 @@
+"""Leader election for schedulers: many `cxpulse scheduler` processes, one runs the sources.
+
+The leader renews its lease every few seconds; if it dies, another takes over once the lease
+expires (well within a minute). Losing the lease stops the local scheduler at once."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import Engine
+
+from storage.db import session_scope
+from storage.leases import acquire, release
+
+log = logging.getLogger(__name__)
+
+LEASE_NAME = "scheduler"
+TTL = timedelta(seconds=30)
+RENEW_EVERY = 5.0  # seconds; several renewals fit in one TTL, so a slow beat does not lose it
+
+
+class LeaderElectedScheduler:
+    """Runs `build()`'s scheduler only while this process holds the scheduler lease."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        build: Callable[[], BackgroundScheduler],
+        *,
+        holder: str | None = None,
+        ttl: timedelta = TTL,
+        renew_every: float = RENEW_EVERY,
+    ) -> None:
+        self.engine = engine
+        self.build = build
+        self.holder = holder or f"{socket.gethostname()}:{os.getpid()}"
+        self.ttl = ttl
+        self.renew_every = renew_every
+        self.scheduler: BackgroundScheduler | None = None
+        self._stop = threading.Event()
+
+    @property
+    def leading(self) -> bool:
+        return self.scheduler is not None
+
+    def beat(self) -> bool:
+        """Try to take or keep the lease and start or stop the scheduler to match."""
+        try:
+            with session_scope(self.engine) as session:
+                held = acquire(session, LEASE_NAME, self.holder, self.ttl, datetime.now(UTC))
+        except Exception:
+            log.exception("scheduler %s: cannot reach the database to renew the lease", self.holder)
+            held = False
+        if held and self.scheduler is None:
+            log.info("scheduler %s: leading; starting the source schedule", self.holder)
+            self.scheduler = self.build()
+            self.scheduler.start()
+        elif not held and self.scheduler is not None:
+            log.warning("scheduler %s: lost the lease; stopping the source schedule", self.holder)
+            self.scheduler.shutdown(wait=False)
+            self.scheduler = None
+        return held
+
+    def run_forever(self) -> None:
+        log.info("scheduler %s: standing by for the lease", self.holder)
+        while not self._stop.is_set():
+            self.beat()
+            self._stop.wait(self.renew_every)
+        self.stop()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=True)
+            self.scheduler = None
+            with session_scope(self.engine) as session:
+                release(session, LEASE_NAME, self.holder)
