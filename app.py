@@ -154,11 +154,9 @@ def retention_days(current: Settings) -> int | None:
     return current.redaction.retention_days if current.redaction.keep_original else None
 
 
-def serve(current: Settings, engine, host: str | None, port: int | None) -> None:  # type: ignore[no-untyped-def]
-    from waitress import serve as waitress_serve
-
+def web_app(current: Settings, engine):  # type: ignore[no-untyped-def]
+    """The WSGI app of a web process: the dashboard plus the push API."""
     from dashboard.app import create_app
-    from ingest.push import MAX_BODY_BYTES as PUSH_BODY_LIMIT
     from ingest.push import push_blueprint
 
     app = create_app(current, engine)
@@ -166,11 +164,31 @@ def serve(current: Settings, engine, host: str | None, port: int | None) -> None
     app.server.register_blueprint(
         push_blueprint(engine, build_normaliser(current), current.sources)
     )
+    return app.server
+
+
+def wsgi():  # type: ignore[no-untyped-def]
+    """For any WSGI server: `gunicorn --workers 4 'app:wsgi()'` (settings from CXPULSE_* env).
+
+    Each gunicorn worker builds its own engine; the schema must be upgraded beforehand
+    (`cxpulse db upgrade`), so that several workers never migrate at once."""
+    from storage.db import make_engine
+
+    current = load_settings()
+    return web_app(current, make_engine(current.database_url))
+
+
+def serve(current: Settings, engine, host: str | None, port: int | None) -> None:  # type: ignore[no-untyped-def]
+    from waitress import serve as waitress_serve
+
+    from ingest.push import MAX_BODY_BYTES as PUSH_BODY_LIMIT
+
+    server = web_app(current, engine)
     host = host or current.dashboard.host
     port = port or current.dashboard.port
     log.info("dashboard on http://%s:%d/", host, port)
     waitress_serve(
-        app.server,
+        server,
         host=host,
         port=port,
         threads=8,
@@ -212,10 +230,40 @@ def run(
 def web(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default from config: 8050).")] = None,
+    workers: Annotated[int, typer.Option(help="Web processes (gunicorn) when more than 1.")] = 1,
 ) -> None:
-    """Only the web dashboard (run sources and workers elsewhere)."""
+    """Only the web dashboard and push API (run sources and workers elsewhere).
+
+    --workers N > 1 runs N gunicorn worker processes; every page reads the shared database, so
+    live updates reach each screen whichever process serves it."""
     current = settings()
-    serve(current, prepared_engine(current), host, port)
+    engine = prepared_engine(current)
+    if workers <= 1:
+        serve(current, engine, host, port)
+        return
+    engine.dispose()  # each gunicorn worker opens its own connections after the fork
+    run_gunicorn(current, host or current.dashboard.host, port or current.dashboard.port, workers)
+
+
+def run_gunicorn(current: Settings, host: str, port: int, workers: int) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    class _Gunicorn(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            # Threads per process: many wall screens poll at once, each request is short.
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", 8)
+            self.cfg.set("timeout", 60)
+
+        def load(self):  # type: ignore[no-untyped-def]
+            from storage.db import make_engine
+
+            return web_app(current, make_engine(current.database_url))
+
+    log.info("dashboard on http://%s:%d/ with %d gunicorn workers", host, port, workers)
+    _Gunicorn().run()
 
 
 @cli.command()
