@@ -1,6 +1,7 @@
 """Alembic environment: migrates the database named in the config's sqlalchemy.url."""
 
 from alembic import context
+from sqlalchemy import text
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (registers the tables on SQLModel.metadata)
@@ -19,6 +20,10 @@ def run_migrations() -> None:
             render_as_batch=connection.dialect.name == "sqlite",
         )
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # Several processes may start at once: one migrates, the others wait and then
+                # find the schema already at head.
+                connection.execute(text("SELECT pg_advisory_xact_lock(7428301)"))
             context.run_migrations()
     engine.dispose()
 
