@@ -194,11 +194,13 @@ class AlertsConfig(_Strict):
     min_negatives: int = Field(default=8, ge=1)  # fewer negatives in the window never alert
     share_rise: float = Field(default=0.15, gt=0, le=1)  # negative share above the baseline's
     volume_ratio: float = Field(default=2.0, gt=1)  # negatives vs the expected number
-    significance: float = Field(default=1e-4, gt=0, lt=1)  # chance of the rise under baseline
+    significance: float = Field(default=1e-6, gt=0, lt=1)  # chance of the rise under baseline
     cooldown_minutes: int = Field(default=60, ge=0)  # after an alert ends, before a new one
     own_brands_only: bool = True
     webhook_url_env: str | None = None  # variable holding a Slack/Teams incoming-webhook URL
     recipients: tuple[Recipient, ...] = ()
+    webhook_attempts: int = Field(default=3, ge=1, le=10)
+    webhook_wait_seconds: float = Field(default=2, ge=0, le=600)  # doubles after each failure
 
 
 class OrganisationConfig(_Strict):
