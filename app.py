@@ -29,9 +29,11 @@ sources_cli = typer.Typer(
     help="The configured sources and how they are doing.", no_args_is_help=True
 )
 config_cli = typer.Typer(help="Check the configuration file.", no_args_is_help=True)
+report_cli = typer.Typer(help="The weekly e-mail summary.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(config_cli, name="config")
 cli.add_typer(sources_cli, name="sources")
+cli.add_typer(report_cli, name="report")
 
 
 class _State:
@@ -143,10 +145,64 @@ def leader_elected_scheduler(current: Settings, engine):  # type: ignore[no-unty
     from ingest.scheduler import build_scheduler
 
     sources, normaliser = sources_of(current), build_normaliser(current)
-    return LeaderElectedScheduler(
-        engine,
-        lambda: build_scheduler(engine, sources, normaliser, retention_days(current)),
-    )
+
+    def build():  # type: ignore[no-untyped-def]
+        scheduler = build_scheduler(engine, sources, normaliser, retention_days(current))
+        add_report_and_alert_jobs(scheduler, current, engine)
+        return scheduler
+
+    return LeaderElectedScheduler(engine, build)
+
+
+def add_report_and_alert_jobs(scheduler, current: Settings, engine) -> None:  # type: ignore[no-untyped-def]
+    """The weekly e-mail (email.enabled) and the alert check every minute (alerts.enabled); in
+    the elected scheduler only, so no alert or e-mail is produced twice."""
+    from apscheduler.triggers.cron import CronTrigger
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    if current.email.enabled:
+        trigger = CronTrigger.from_crontab(
+            current.email.report_cron, timezone=current.email.report_timezone
+        )
+        scheduler.add_job(
+            _send_weekly,
+            trigger,
+            args=(current, engine),
+            id="weekly-report",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=3600,
+        )
+    if current.alerts.enabled:
+        scheduler.add_job(
+            _check_alerts,
+            IntervalTrigger(minutes=1),
+            args=(current, engine),
+            id="alerts",
+            max_instances=1,
+            coalesce=True,
+        )
+
+
+def _send_weekly(current: Settings, engine) -> None:  # type: ignore[no-untyped-def]
+    from report.send import EmailSendError, send_now
+
+    try:
+        log.info("weekly summary: %d e-mails sent", send_now(current, engine))
+    except EmailSendError:
+        log.exception("weekly summary could not be sent")
+
+
+def _check_alerts(current: Settings, engine) -> None:  # type: ignore[no-untyped-def]
+    from alerts.detect import run_alerts
+
+    try:
+        opened = run_alerts(engine, current, datetime.now(UTC))
+    except Exception:  # the edge: log it, try again next minute
+        log.exception("alert check failed")
+        return
+    for alert in opened:
+        log.warning("ALERT %s / %s: %s", alert.brand, alert.phase, alert.reason)
 
 
 def retention_days(current: Settings) -> int | None:
@@ -446,6 +502,55 @@ def sources_status() -> None:
 
 def _when(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "never"
+
+
+def _week_or_last(current: Settings, week: str | None) -> str:
+    from report.summary import last_complete_week
+
+    return week or last_complete_week(datetime.now(UTC), current.email.report_timezone)
+
+
+@report_cli.command("preview")
+def report_preview(
+    week: Annotated[
+        str | None, typer.Option(help="ISO week, e.g. 2026-W47 (default: last).")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="HTML file to write.")] = Path("report.html"),
+    language: Annotated[str, typer.Option(help="nl or en.")] = "nl",
+) -> None:
+    """Write the weekly summary to an HTML file (charts embedded) to look at before sending."""
+    from report.render import preview
+    from report.summary import ReportError
+
+    current = settings()
+    engine = prepared_engine(current)
+    try:
+        path = preview(current, engine, _week_or_last(current, week), out, language)
+    except ReportError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"wrote {path}")
+
+
+@report_cli.command("send")
+def report_send(
+    to: Annotated[list[str] | None, typer.Option(help="Send only to these addresses.")] = None,
+    week: Annotated[
+        str | None, typer.Option(help="ISO week (default: the last full week).")
+    ] = None,
+) -> None:
+    """Send the weekly summary now (to the configured lists, or --to)."""
+    from report.send import EmailSendError, send_now
+    from report.summary import ReportError
+
+    current = settings()
+    engine = prepared_engine(current)
+    try:
+        sent = send_now(current, engine, to or None, _week_or_last(current, week))
+    except (ReportError, EmailSendError) as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"sent {sent} e-mail(s)")
 
 
 @config_cli.command("check")
