@@ -113,6 +113,19 @@ def scoring_throughput(url: str, env: dict[str, str], workers: int, messages: in
             proc.wait(30)
 
 
+def _wait_until_answering(port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the web process exited with {process.returncode}")
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5).read()
+            return
+        except OSError:
+            time.sleep(1)
+    raise RuntimeError("the web process did not answer within 120 s")
+
+
 def latency(url: str, env: dict[str, str], rate: float, seconds: float) -> list[float]:
     """Push `rate` messages/s for `seconds`; for each, seconds from push until it is scored."""
     port = _port()
@@ -143,7 +156,8 @@ def latency(url: str, env: dict[str, str], rate: float, seconds: float) -> list[
     ]
     sent: dict[str, float] = {}
     try:
-        time.sleep(15)
+        _wait_until_answering(port, web)
+        time.sleep(10)  # the workers load their model meanwhile
         stop = time.monotonic() + seconds
         i = 0
         while time.monotonic() < stop:
