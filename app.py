@@ -30,10 +30,12 @@ sources_cli = typer.Typer(
 )
 config_cli = typer.Typer(help="Check the configuration file.", no_args_is_help=True)
 report_cli = typer.Typer(help="The weekly e-mail summary.", no_args_is_help=True)
+users_cli = typer.Typer(help="Logins for the manager views.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(config_cli, name="config")
 cli.add_typer(sources_cli, name="sources")
 cli.add_typer(report_cli, name="report")
+cli.add_typer(users_cli, name="users")
 
 
 class _State:
@@ -551,6 +553,60 @@ def report_send(
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
     typer.echo(f"sent {sent} e-mail(s)")
+
+
+Role = Annotated[str, typer.Option(help="viewer, manager or admin.")]
+
+
+def _password() -> str:
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+def _users(action, done: str) -> None:  # type: ignore[no-untyped-def]
+    """Run a user-management action; a refusal (UserError) is printed, exit code 2."""
+    from storage.users import UserError
+
+    try:
+        action(prepared_engine(settings()))
+    except UserError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    typer.echo(done)
+
+
+@users_cli.command("add")
+def users_add(username: str, role: Role = "viewer") -> None:
+    """Create a login (asks for the password)."""
+    from storage.users import add_user
+
+    password = _password()
+    _users(lambda engine: add_user(engine, username, password, role), f"added {username} ({role})")
+
+
+@users_cli.command("disable")
+def users_disable(username: str) -> None:
+    """Disable a login; its open sessions end."""
+    from storage.users import disable_user
+
+    _users(lambda engine: disable_user(engine, username), f"disabled {username}")
+
+
+@users_cli.command("reset")
+def users_reset(username: str, role: Annotated[str | None, typer.Option()] = None) -> None:
+    """Set a new password (and optionally role); enables the login again."""
+    from storage.users import reset_password
+
+    password = _password()
+    _users(lambda engine: reset_password(engine, username, password, role), f"reset {username}")
+
+
+@users_cli.command("list")
+def users_list() -> None:
+    """Every login with its role and whether it is active (never the password hash)."""
+    from storage.users import list_users
+
+    for user in list_users(prepared_engine(settings())):
+        typer.echo(f"{user.username}\t{user.role}\t{'active' if user.active else 'disabled'}")
 
 
 @config_cli.command("check")

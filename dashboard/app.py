@@ -12,6 +12,7 @@ import flask
 from sqlalchemy import Engine, text
 
 from config import Settings
+from dashboard.auth import install_auth
 from dashboard.context import AppContext, attach
 from storage.db import session_scope
 from storage.queries import last_scored_at
@@ -23,6 +24,7 @@ HERE = Path(__file__).parent
 def create_app(settings: Settings, engine: Engine) -> dash.Dash:
     server = flask.Flask(__name__)
     attach(server, AppContext(engine=engine, settings=settings))
+    install_auth(server, engine, settings)  # login for everything but the public views
     app = dash.Dash(
         __name__,
         server=server,

@@ -96,6 +96,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Unknown screen '{screen}': see [dashboard.screens] in the configuration",
     },
     "wall_today": {"nl": "vandaag", "en": "today"},
+    "wall_journey_legend": {
+        "nl": "▲▼ verschil met de belofte (doel) · ↗↘ vergeleken met de {hours} uur daarvoor · "
+        "tussen de fasen: de overdracht, ▼ waar het gevoel daalt",
+        "en": "▲▼ difference from the promise (target) · ↗↘ compared with the {hours} h before · "
+        "between phases: the handoff, ▼ where sentiment drops",
+    },
+    "wall_now": {"nl": "nu", "en": "now"},
     "wall_weekdays": {"nl": "ma di wo do vr za zo", "en": "Mon Tue Wed Thu Fri Sat Sun"},
 }
 
@@ -107,3 +114,179 @@ def t(key: str, language: str, **values: object) -> str:
 
 def pick_language(requested: str | None, default: str) -> str:
     return requested if requested in ("nl", "en") else default
+
+
+# The manager's login and explorer (dashboard/auth.py, dashboard/pages/explore.py).
+TEXTS.update(
+    {
+        "login_title": {"nl": "Inloggen voor de verkenner", "en": "Log in to the explorer"},
+        "login_username": {"nl": "Gebruikersnaam", "en": "Username"},
+        "login_password": {"nl": "Wachtwoord", "en": "Password"},
+        "login_submit": {"nl": "Inloggen", "en": "Log in"},
+        "login_public": {"nl": "naar het live-scherm", "en": "to the live screen"},
+        "login_failed": {
+            "nl": "Gebruikersnaam of wachtwoord klopt niet.",
+            "en": "Wrong username or password.",
+        },
+        "login_throttled": {
+            "nl": "Te veel mislukte pogingen. Probeer het over {minutes} min. opnieuw.",
+            "en": "Too many failed attempts. Try again in {minutes} min.",
+        },
+        "login_expired": {
+            "nl": "Het formulier was verlopen; probeer het nog eens.",
+            "en": "The form had expired; please try again.",
+        },
+        "ex_title": {"nl": "Verkenner", "en": "Explorer"},
+        "ex_logout": {"nl": "Uitloggen", "en": "Log out"},
+        "ex_role_viewer": {"nl": "kijker", "en": "viewer"},
+        "ex_role_manager": {"nl": "manager", "en": "manager"},
+        "ex_role_admin": {"nl": "beheerder", "en": "admin"},
+        "ex_role_customer": {"nl": "klant", "en": "customer"},
+        "ex_role_agent": {"nl": "medewerker", "en": "agent"},
+        "ex_role_bot": {"nl": "bot", "en": "bot"},
+        "ex_brands": {"nl": "Merken", "en": "Brands"},
+        "ex_phases": {"nl": "Fasen", "en": "Phases"},
+        "ex_channels": {"nl": "Kanalen", "en": "Channels"},
+        "ex_sources": {"nl": "Bronnen", "en": "Sources"},
+        "ex_languages": {"nl": "Taal", "en": "Language"},
+        "ex_period": {"nl": "Periode", "en": "Period"},
+        "ex_period_24h": {"nl": "24 uur", "en": "24 h"},
+        "ex_period_7d": {"nl": "7 dagen", "en": "7 days"},
+        "ex_period_30d": {"nl": "30 dagen", "en": "30 days"},
+        "ex_period_90d": {"nl": "90 dagen", "en": "90 days"},
+        "ex_period_custom": {"nl": "eigen", "en": "custom"},
+        "ex_score": {"nl": "Sentiment", "en": "Sentiment"},
+        "ex_search": {"nl": "Zoeken in tekst", "en": "Search text"},
+        "ex_search_hint": {"nl": "woorden, bv. pakket kwijt", "en": "words, e.g. parcel lost"},
+        "ex_unhandled": {"nl": "alleen onbehandeld", "en": "unhandled only"},
+        "ex_all": {"nl": "alle", "en": "all"},
+        "ex_no_brand": {"nl": "(geen merk)", "en": "(no brand)"},
+        "ex_reset": {"nl": "Filters wissen", "en": "Clear filters"},
+        "ex_export": {"nl": "Exporteren", "en": "Export"},
+        "ex_export_hint": {
+            "nl": "Alle berichten in de tabel hieronder (filter plus aangeklikt element).",
+            "en": "Every message in the table below (filter plus clicked element).",
+        },
+        "ex_kpi_mentions": {"nl": "fase-vermeldingen", "en": "phase mentions"},
+        "ex_kpi_mean": {"nl": "gemiddeld sentiment", "en": "mean sentiment"},
+        "ex_kpi_negative": {"nl": "negatief", "en": "negative"},
+        "ex_sampled": {
+            "nl": "Deze filter leest berichten zelf: de grafieken tonen de nieuwste 6.000 "
+            "fase-vermeldingen.",
+            "en": "This filter reads messages directly: the charts show the newest 6,000 "
+            "phase mentions.",
+        },
+        "ex_histogram_sampled": {
+            "nl": "De verdeling toont de nieuwste 5.000 fase-vermeldingen.",
+            "en": "The distribution shows the newest 5,000 phase mentions.",
+        },
+        "ex_trend": {
+            "nl": "Sentiment per fase door de tijd (stippellijn = belofte)",
+            "en": "Sentiment per phase over time (dotted line = promise)",
+        },
+        "ex_heatmap": {
+            "nl": "Fase × merk: verschil met de belofte",
+            "en": "Phase × brand: gap to the promise",
+        },
+        "ex_journey": {
+            "nl": "De klantreis, ▼ = val bij de overdracht",
+            "en": "The customer journey, ▼ = drop at the handoff",
+        },
+        "ex_channel": {"nl": "Volume per kanaal", "en": "Volume per channel"},
+        "ex_distribution": {"nl": "Verdeling van de scores", "en": "Distribution of scores"},
+        "ex_gap": {"nl": "verschil", "en": "gap"},
+        "ex_sentiment": {"nl": "sentiment", "en": "sentiment"},
+        "ex_no_data": {
+            "nl": "Geen berichten voor deze filter",
+            "en": "No messages for this filter",
+        },
+        "ex_complaints": {"nl": "Waar klanten over klagen", "en": "What customers complain about"},
+        "ex_complaints_hint": {
+            "nl": "Per fase de woorden en woordparen die de negatieve zinnen van die fase "
+            "onderscheiden. Klik voor de berichten.",
+            "en": "Per phase the words and word pairs that set its negative sentences apart. "
+            "Click for the messages.",
+        },
+        "ex_no_complaints": {
+            "nl": "Geen negatieve zinnen voor deze filter.",
+            "en": "No negative sentences for this filter.",
+        },
+        "ex_drivers": {"nl": "Wat het cijfer bepaalt", "en": "What drives the score"},
+        "ex_drivers_summary": {
+            "nl": "{n} berichten met sterren, gemiddeld {mean}; verklaarde variantie R² = {r2}.",
+            "en": "{n} rated messages, mean {mean}; variance explained R² = {r2}.",
+        },
+        "ex_drivers_capped": {
+            "nl": "(de nieuwste 10.000)",
+            "en": "(the newest 10,000)",
+        },
+        "ex_effect": {"nl": "sterren per +1 sentiment", "en": "stars per +1 sentiment"},
+        "ex_impact": {
+            "nl": "sterren erbij zonder klachten",
+            "en": "stars gained without complaints",
+        },
+        "ex_no_ratings": {
+            "nl": "Te weinig berichten met sterren voor deze filter",
+            "en": "Too few rated messages for this filter",
+        },
+        "ex_drivers_method": {
+            "nl": "Methode: voor elk bericht met een sterrencijfer nemen we per fase het "
+            "sentiment over die fase (0 als de fase niet genoemd wordt) en schatten met "
+            "kleinste kwadraten hoeveel sterren één punt meer sentiment over die fase oplevert, "
+            "terwijl de andere fasen gelijk blijven (links). De balkjes rechts tonen de impact: "
+            "hoeveel hoger het gemiddelde cijfer zou zijn als de negatieve vermeldingen van die "
+            "fase neutraal waren geweest (effect × het gemiddelde negatieve sentiment over alle "
+            "berichten). De strepen zijn 95%-betrouwbaarheidsintervallen uit 200 "
+            "bootstrap-steekproeven (Poisson-gewichten). Het is samenhang, geen bewezen "
+            "oorzaak; fasen met minder dan 30 vermeldingen krijgen geen schatting.",
+            "en": "Method: for every message with a star rating we take its sentiment about "
+            "each phase (0 when the phase is not mentioned) and estimate by least squares how "
+            "many stars one point more sentiment about that phase is worth, with the other "
+            "phases held equal (left). The bars on the right show the impact: how much higher "
+            "the mean rating would be if that phase's negative mentions had been neutral "
+            "(effect × the mean negative sentiment over all messages). Whiskers are 95% "
+            "confidence intervals from 200 bootstrap resamples (Poisson weights). It is "
+            "association, not proven cause; phases with fewer than 30 mentions get no estimate.",
+        },
+        "ex_verbatims": {"nl": "De berichten erachter", "en": "The messages behind it"},
+        "ex_selection_all": {
+            "nl": "Alle berichten van de filter. Klik op een grafiek om in te zoomen.",
+            "en": "All messages of the filter. Click a chart to narrow down.",
+        },
+        "ex_selection": {"nl": "Aangeklikt: {what}", "en": "Clicked: {what}"},
+        "ex_clear": {"nl": "toon alles", "en": "show all"},
+        "ex_col_time": {"nl": "tijd", "en": "time"},
+        "ex_col_channel": {"nl": "kanaal", "en": "channel"},
+        "ex_col_brand": {"nl": "merk", "en": "brand"},
+        "ex_col_phases": {"nl": "fasen", "en": "phases"},
+        "ex_col_sentiment": {"nl": "sentiment", "en": "sentiment"},
+        "ex_col_rating": {"nl": "sterren", "en": "rating"},
+        "ex_col_handled": {"nl": "behandeld", "en": "handled"},
+        "ex_col_text": {"nl": "tekst", "en": "text"},
+        "ex_yes": {"nl": "ja", "en": "yes"},
+        "ex_pick_message": {
+            "nl": "Klik op een bericht in de tabel om het helemaal te lezen.",
+            "en": "Click a message in the table to read it in full.",
+        },
+        "ex_gone": {"nl": "Dit bericht bestaat niet meer.", "en": "This message no longer exists."},
+        "ex_conversation": {"nl": "Het gesprek", "en": "The conversation"},
+        "ex_ending": {
+            "nl": "Zo eindigde het voor de klant: {label} ({score})",
+            "en": "How it ended for the customer: {label} ({score})",
+        },
+        "ex_handle": {"nl": "Afhandeling", "en": "Handling"},
+        "ex_handled": {"nl": "behandeld", "en": "handled"},
+        "ex_assignee": {"nl": "toegewezen aan (collega)", "en": "assigned to (colleague)"},
+        "ex_note": {"nl": "notitie", "en": "note"},
+        "ex_save": {"nl": "Opslaan", "en": "Save"},
+        "ex_saved": {"nl": "Opgeslagen om {time}", "en": "Saved at {time}"},
+        "ex_viewer_readonly": {
+            "nl": "Als kijker kun je berichten lezen, niet afhandelen.",
+            "en": "As a viewer you can read messages, not handle them.",
+        },
+        "ex_viewer_denied": {
+            "nl": "Niet opgeslagen: alleen managers mogen berichten afhandelen.",
+            "en": "Not saved: only managers may handle messages.",
+        },
+    }
+)

@@ -39,6 +39,13 @@ class Message(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("source", "external_id", name="uq_message_source_external_id"),
         Index("ix_message_unscored", "scored_at", "id"),
+        # The explorer (storage/explore.py): narrow filters walk these newest-first, and the
+        # verbatim table sorts by sentiment or rating without sorting the whole period.
+        Index("ix_message_channel_created", "channel", "created_at"),
+        Index("ix_message_source_created", "source", "created_at"),
+        Index("ix_message_language_created", "language", "created_at"),
+        Index("ix_message_sentiment", "sentiment"),
+        Index("ix_message_rating", "rating"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -102,6 +109,22 @@ class MessagePhase(SQLModel, table=True):
 
 class Rollup(SQLModel, table=True):
     """Per hour × brand × phase × channel: how many message-phases, their sum and labels."""
+
+    __table_args__ = (
+        # Covers the explorer's period reads (storage/explore.py): a 90-day chart sums ~200,000
+        # rows from the index alone instead of visiting the table once per row.
+        Index(
+            "ix_rollup_covering",
+            "bucket",
+            "brand",
+            "phase",
+            "channel",
+            "count",
+            "score_sum",
+            "negative",
+            "positive",
+        ),
+    )
 
     bucket: datetime = Field(primary_key=True)
     brand: str = Field(primary_key=True, max_length=40)
@@ -173,3 +196,15 @@ class User(SQLModel, table=True):
     role: str = Field(default="viewer", max_length=20)
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class MessageHandling(SQLModel, table=True):
+    """What the CX team did with a message: handled or not, who has it, and a note."""
+
+    __tablename__ = "message_handling"
+    message_id: int = Field(foreign_key="message.id", primary_key=True)
+    handled: bool = False
+    assignee: str | None = Field(default=None, max_length=100)
+    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    updated_by: str = Field(max_length=100)
+    updated_at: datetime = Field(default_factory=utcnow)

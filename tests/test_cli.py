@@ -69,3 +69,34 @@ def test_help_lists_every_command() -> None:
         "report",
     ):
         assert command in shown
+
+
+def test_users_add_list_disable_from_the_command_line(tmp_path: Path) -> None:
+    command = [
+        sys.executable,
+        str(ROOT / "app.py"),
+        "--log-level",
+        "WARNING",
+        "--database-url",
+        f"sqlite:///{tmp_path / 'cli.db'}",
+    ]
+    added = subprocess.run(
+        [*command, "users", "add", "anna", "--role", "manager"],
+        input="een-lang-wachtwoord\neen-lang-wachtwoord\n",
+        capture_output=True,
+        text=True,
+    )
+    assert added.returncode == 0, added.stderr
+    again = subprocess.run(
+        [*command, "users", "add", "anna"],
+        input="x-lang-wachtwoord\nx-lang-wachtwoord\n",
+        capture_output=True,
+        text=True,
+    )
+    assert again.returncode == 2 and "anna" in again.stderr
+    assert (
+        subprocess.run([*command, "users", "disable", "anna"], capture_output=True).returncode == 0
+    )
+    listed = subprocess.run([*command, "users", "list"], capture_output=True, text=True).stdout
+    assert listed.strip() == "anna\tmanager\tdisabled"
+    assert "argon2" not in listed
