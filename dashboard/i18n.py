@@ -56,7 +56,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "{delta} vs previous {hours} h",
     },
     "wall_handoff": {"nl": "overdracht", "en": "handoff"},
-    "wall_biggest_drop": {"nl": "grootste val", "en": "biggest drop"},
+    "wall_biggest_drop": {"nl": "grootste daling", "en": "biggest drop"},
     "wall_best": {"nl": "Beste moment", "en": "Best moment"},
     "wall_worst": {"nl": "Slechtste moment", "en": "Worst moment"},
     "wall_no_moment": {"nl": "Vandaag nog niets", "en": "Nothing yet today"},

@@ -22,7 +22,8 @@ DROP = -0.15
 
 
 def fmt_score(value: float | None) -> str:
-    return "–" if value is None else f"{value:+.2f}"
+    # Adding 0.0 to the rounded value turns -0.00 into +0.00.
+    return "–" if value is None else f"{round(value, 2) + 0.0:+.2f}"
 
 
 def phase_name(stat: PhaseStat, language: str) -> str:
@@ -90,23 +91,26 @@ def journey_figure(stats: list[PhaseStat], language: str) -> go.Figure:
     return figure
 
 
-def wall_tile(stat: PhaseStat, previous: PhaseStat | None, language: str, hours: int) -> html.Div:
-    """A phase on the wall: the gap to the promise as the headline, then score, trend, volume."""
+def wall_tile(stat: PhaseStat, previous: PhaseStat | None, language: str) -> html.Div:
+    """A phase on the wall: the gap to the promise as the headline, then score, trend, volume.
+
+    Compact on purpose (eight side by side); the view's legend says what the arrows mean."""
     state = gap_state(stat.gap)
     if stat.mean is None or previous is None or previous.mean is None:
         trend = "–"
     else:
         delta = stat.mean - previous.mean
-        arrow = "↗" if delta > 0.02 else ("↘" if delta < -0.02 else "→")
-        trend = f"{arrow} {t('wall_vs_previous', language, delta=fmt_score(delta), hours=hours)}"
-    headline = (
-        t("no_messages", language) if stat.gap is None else f"{ARROWS[state]} {fmt_score(stat.gap)}"
-    )
-    below = "" if stat.gap is None else t("gap_above" if stat.gap >= 0 else "gap_below", language)
+        trend = f"{'↗' if delta > 0.02 else ('↘' if delta < -0.02 else '→')} {fmt_score(delta)}"
+    if stat.gap is None:
+        headline: list[html.Span | str] = [t("no_messages", language)]
+        below = ""
+    else:
+        headline = [html.Span(ARROWS[state], className="tile-arrow"), fmt_score(stat.gap)]
+        below = t("gap_above" if stat.gap >= 0 else "gap_below", language)
     return html.Div(
         className=f"tile wall-tile tile-{state}",
         id=f"tile-{stat.phase}",
-        **{"data-phase": stat.phase},
+        **{"data-phase": stat.phase},  # type: ignore[arg-type]  # data-* props are not typed
         children=[
             html.Div(phase_name(stat, language), className="tile-name"),
             html.Div(headline, className="tile-gap"),
@@ -114,10 +118,11 @@ def wall_tile(stat: PhaseStat, previous: PhaseStat | None, language: str, hours:
             html.Div(
                 [
                     html.Span(fmt_score(stat.mean), className="tile-score"),
-                    html.Span(f" {t('target', language)} {fmt_score(stat.target)}"),
+                    f" {t('wall_now', language)}",
                 ],
-                className="tile-target",
+                className="tile-now",
             ),
+            html.Div(f"{t('target', language)} {fmt_score(stat.target)}", className="tile-target"),
             html.Div(trend, className="tile-trend"),
             html.Div(f"{stat.count} {t('messages', language)}", className="tile-meta"),
         ],
