@@ -1,0 +1,88 @@
+"""The built-in encoder with a LoRA adapter merged into its weights, plus a linear sentiment head.
+
+Loading needs torch, transformers, safetensors; peft is only for training (sentiment.finetune)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file
+
+from sentiment.classifier import ModelNotAvailable, Prediction, label_values
+from sentiment.classifier import predictions_from_probabilities as _predictions
+from sentiment.encoder import Encoder
+
+BUILTIN_LORA = Path(__file__).with_name("builtin") / "lora"
+WEIGHTS = "adapter.safetensors"  # lora.<module>.A / lora.<module>.B, head.weight / head.bias
+META = "adapter.json"  # labels, lora rank/alpha/scaling, trained_on, method, held-out figures
+
+
+def is_adapter(path: Path) -> bool:
+    return (path / WEIGHTS).is_file() and (path / META).is_file()
+
+
+def merge_lora(model: torch.nn.Module, tensors: dict[str, torch.Tensor], scaling: float) -> int:
+    """Add scaling · B @ A to each adapted weight, so inference runs at the plain model's speed.
+
+    Returns the number of modules changed."""
+    merged = 0
+    for key, a in tensors.items():
+        if not (key.startswith("lora.") and key.endswith(".A")):
+            continue
+        name = key[len("lora.") : -len(".A")]
+        b = tensors[f"lora.{name}.B"]
+        module = model.get_submodule(name)
+        with torch.no_grad():
+            if isinstance(module, torch.nn.Embedding):
+                # peft stores embedding factors transposed: A is r × vocab, B is dim × r.
+                module.weight += scaling * (b @ a).T
+            else:
+                module.weight += scaling * (b @ a)
+        merged += 1
+    return merged
+
+
+class AdaptedClassifier:
+    """Same interface as HeadClassifier; owns its encoder, because the merged weights would
+    change the embeddings that phase matching reads from a shared one."""
+
+    def __init__(
+        self,
+        path: Path = BUILTIN_LORA,
+        *,
+        batch_size: int = 32,
+        max_length: int = 128,
+        device: str = "cpu",
+        encoder_path: str | Path | None = None,
+    ) -> None:
+        if not is_adapter(path):
+            raise ModelNotAvailable(
+                f"no LoRA sentiment adapter in {path} (expected {WEIGHTS} and {META}); restore "
+                "it from the repository or train it with `python -m sentiment.finetune --uci "
+                "../shared/data/en-uci-sentiment-labelled-sentences/sentences_en.csv`"
+            )
+        meta = json.loads((path / META).read_text(encoding="utf-8"))
+        tensors = load_file(str(path / WEIGHTS))
+        self.encoder = Encoder(
+            encoder_path, batch_size=batch_size, max_length=max_length, device=device
+        )
+        merge_lora(self.encoder.model, tensors, float(meta["lora"]["scaling"]))
+        self.weight = tensors["head.weight"]  # the encoder hands back CPU embeddings
+        self.bias = tensors["head.bias"]
+        self.labels: list[str] = meta["labels"]
+        self.values = label_values(self.labels)
+        self.meta = meta
+        self.name = meta.get("name", "builtin:all-MiniLM-L6-v2+lora")
+        self.revision = hashlib.sha256((path / WEIGHTS).read_bytes()).hexdigest()[:12]
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        if not texts:
+            return []
+        embeddings = self.encoder.embed(texts)  # length-sorted batches, inference mode
+        with torch.inference_mode():
+            probs = (embeddings @ self.weight.T + self.bias).softmax(dim=-1)
+        return _predictions(probs, self.values)

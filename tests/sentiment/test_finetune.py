@@ -1,0 +1,108 @@
+import importlib.util
+from pathlib import Path
+
+import pytest
+import torch
+
+from sentiment.adapted import META, WEIGHTS, AdaptedClassifier
+from sentiment.classifier import ModelNotAvailable
+from sentiment.finetune import (
+    FinetuneConfig,
+    LabelledText,
+    _encode,
+    is_held_out,
+    save_adapter,
+    train,
+)
+
+SUBJECTS = [
+    "the delivery",
+    "the courier",
+    "the app",
+    "the staff",
+    "the refund",
+    "the laptop",
+    "the invoice",
+    "the helpdesk",
+    "the website",
+    "the installer",
+    "the return",
+    "the checkout",
+]
+GOOD = ["was great", "was excellent", "made me very happy", "was wonderful", "was perfect"]
+needs_peft = pytest.mark.skipif(
+    importlib.util.find_spec("peft") is None, reason="training needs peft (pip install peft)"
+)
+BAD = ["was terrible", "was awful", "made me very angry", "was horrible", "was a disaster"]
+
+
+def _texts(subjects: list[str]) -> list[LabelledText]:
+    return [LabelledText(f"{s} {p}", "positive") for s in subjects for p in GOOD] + [
+        LabelledText(f"{s} {p}", "negative") for s in subjects for p in BAD
+    ]
+
+
+def test_held_out_rows_are_every_fifth_dutch_row_and_never_english() -> None:
+    assert is_held_out("nl-0005", "nl")
+    assert is_held_out("nl-1415", "nl")
+    assert not is_held_out("nl-0006", "nl")
+    assert not is_held_out("en-0005", "en")
+
+
+@pytest.mark.slow
+@needs_peft
+def test_a_two_step_run_saves_a_small_adapter_that_loads_and_scores_in_range(
+    tmp_path: Path,
+) -> None:
+    items = (
+        _texts(SUBJECTS[:6])[:40]
+        + [LabelledText(f"where is {s}?", "neutral") for s in SUBJECTS] * 2
+    )
+    assert len(items) >= 60
+    config = FinetuneConfig(max_steps=2, batch_size=16, lr=5e-2, warm_start=False, epochs=1)
+    model, history = train(items, [], config, progress=False)
+    save_adapter(
+        model, tmp_path, config=config, history=history, trained_on={"synthetic": 64}, held_out=""
+    )
+    assert (tmp_path / WEIGHTS).stat().st_size < 5_000_000
+    classifier = AdaptedClassifier(tmp_path)
+    assert classifier.meta["trained_on"] == {"synthetic": 64}
+    texts = ["the courier was great", "", "the app crashed " * 100, "🙂"]
+    predictions = classifier.predict(texts)
+    assert len(predictions) == len(texts)
+    for prediction in predictions:
+        assert -1 <= prediction.score <= 1
+        assert prediction.label in {"negative", "neutral", "positive"}
+        assert 1 / 3 <= prediction.confidence <= 1
+    # The merged weights compute what the trained LoRA model computes.
+    with torch.inference_mode():
+        probs = model(_encode(classifier.encoder.tokenizer, texts[:1], 128)).softmax(-1)
+    expected = float(probs[0] @ torch.tensor([-1.0, 0.0, 1.0]))
+    assert predictions[0].score == pytest.approx(expected, abs=1e-4)
+
+
+@pytest.mark.slow
+@needs_peft
+def test_training_on_a_separable_set_improves_accuracy_on_its_held_out_part() -> None:
+    train_items, held_out = _texts(SUBJECTS[:6]), _texts(SUBJECTS[9:])  # unseen subjects
+    config = FinetuneConfig(
+        targets=("query", "value"),
+        epochs=3,
+        batch_size=20,
+        lr=1e-3,
+        head_lr=5e-2,
+        warm_start=False,
+        patience=3,
+    )
+    _, history = train(train_items, held_out, config, progress=False)
+    before = history.epochs[0]["accuracy"]
+    after = history.epochs[history.best_epoch]["accuracy"]  # the state train() hands back
+    assert before == pytest.approx(0.5)  # a zero head: every text the same class
+    assert after >= 0.9
+    assert history.best_epoch >= 1
+
+
+def test_a_missing_adapter_says_how_to_get_one(tmp_path: Path) -> None:
+    with pytest.raises(ModelNotAvailable, match="python -m sentiment.finetune"):
+        AdaptedClassifier(tmp_path)
+    assert not (tmp_path / META).exists()
