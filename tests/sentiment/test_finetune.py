@@ -10,6 +10,7 @@ from sentiment.finetune import (
     FinetuneConfig,
     LabelledText,
     _encode,
+    adapter_tensors,
     is_held_out,
     save_adapter,
     train,
@@ -61,6 +62,10 @@ def test_a_two_step_run_saves_a_small_adapter_that_loads_and_scores_in_range(
     assert len(items) >= 60
     config = FinetuneConfig(max_steps=2, batch_size=16, lr=5e-2, warm_start=False, epochs=1)
     model, history = train(items, [], config, progress=False)
+    tensors, _ = adapter_tensors(model)
+    modules = [key[: -len(".A")] for key in tensors if key.endswith(".A")]
+    assert any("word_embeddings" in m for m in modules)  # both merge paths are exercised
+    assert all(float((tensors[f"{m}.B"] @ tensors[f"{m}.A"]).abs().sum()) > 0 for m in modules)
     save_adapter(
         model, tmp_path, config=config, history=history, trained_on={"synthetic": 64}, held_out=""
     )
