@@ -208,3 +208,26 @@ class MessageHandling(SQLModel, table=True):
     note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     updated_by: str = Field(max_length=100)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Label(SQLModel, table=True):
+    """A correction by the CX team: the right polarity and/or phase of a unit or a whole message.
+
+    Each label is training data for the organisation's own model (sentiment.finetune); the text is
+    kept as it was labelled (redacted), so a later change to segmentation cannot move the label."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    # None for labels imported from a file about texts that are not stored messages.
+    message_id: int | None = Field(default=None, foreign_key="message.id", index=True)
+    unit_position: int | None = None  # None: the label is about the whole message
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    language: str | None = Field(default=None, max_length=10)
+    polarity: str | None = Field(default=None, max_length=20)  # negative / neutral / positive
+    phase: str | None = Field(default=None, max_length=40)  # the right phase, or "general"
+    # What the model said when the label was given: a correction's "before".
+    model_score: float | None = None
+    model_phases: str | None = Field(default=None, max_length=400)  # comma-separated
+    model: str | None = Field(default=None, max_length=200)
+    origin: str = Field(default="explorer", max_length=40)  # explorer / import / …
+    created_by: str = Field(max_length=100)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
