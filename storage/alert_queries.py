@@ -1,16 +1,18 @@
-"""Read queries for alert detection: recent counts per brand × phase, and their hourly history.
+"""Read queries for alerts: recent counts per brand × phase and their hourly history (detection),
+and the alerts the explorer shows for a filter.
 
 The window reads message phases by creation time; the history reads the hourly rollups."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlmodel import Session
 
-from storage.models import Message, MessageBrand, MessagePhase, Rollup
+from storage.models import Alert, Message, MessageBrand, MessagePhase, Rollup
 
 SeriesKey = tuple[str, str]  # brand, phase
 
@@ -59,3 +61,33 @@ def hourly_counts(
         series[(brand, phase)].append((bucket, int(count or 0), int(negatives or 0)))
     first = session.scalar(select(func.min(Rollup.bucket)))
     return dict(series), first
+
+
+def alerts_for_explorer(
+    session: Session,
+    since: datetime,
+    until: datetime,
+    brands: Sequence[str] = (),
+    phases: Sequence[str] = (),
+    limit: int = 20,
+) -> list[Alert]:
+    """The explorer's alert band: every alert still open, and the ended ones that were open at
+    some moment in [since, until); only the given brands and phases (empty: all). Open ones
+    first, then the newest; at most `limit`."""
+    ended = Alert.ended_at
+    query = select(Alert).where(
+        or_(
+            ended.is_(None),  # type: ignore[union-attr]
+            and_(Alert.started_at < until, ended >= since),  # type: ignore[operator]
+        )
+    )
+    if brands:
+        query = query.where(Alert.brand.in_(list(brands)))  # type: ignore[attr-defined]
+    if phases:
+        query = query.where(Alert.phase.in_(list(phases)))  # type: ignore[attr-defined]
+    query = query.order_by(
+        case((ended.is_(None), 0), else_=1),  # type: ignore[union-attr]
+        Alert.started_at.desc(),  # type: ignore[attr-defined]
+        Alert.id.desc(),  # type: ignore[union-attr]
+    ).limit(limit)
+    return list(session.scalars(query))
