@@ -14,10 +14,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -126,8 +127,69 @@ def _wait_until_answering(port: int, process: subprocess.Popen[bytes]) -> None:
     raise RuntimeError("the web process did not answer within 120 s")
 
 
-def latency(url: str, env: dict[str, str], rate: float, seconds: float) -> list[float]:
-    """Push `rate` messages/s for `seconds`; for each, seconds from push until it is scored."""
+def _push(port: int, token: str, external_id: str, text: str, created_at: datetime) -> None:
+    body = {
+        "messages": [
+            {"external_id": external_id, "text": text, "created_at": created_at.isoformat()}
+        ]
+    }
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v1/messages",
+        data=json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    urllib.request.urlopen(request, timeout=10).read()
+
+
+class WallWatcher:
+    """Polls the wall's feed view over HTTP, as a wall screen's browser does, and notes when
+    each probe marker first appears in what the server sends back."""
+
+    def __init__(self, port: int, every: float) -> None:
+        from bench.wall import refresh_body
+        from config import load_settings
+
+        self.port = port
+        self.every = every
+        self.body = refresh_body(port, load_settings())
+        self.body["inputs"][0]["value"] = {"at": 0, "views": ["feed"]}
+        self.seen: dict[str, float] = {}
+        self.refresh_ms: list[float] = []
+        self.errors = 0
+
+    def watch(self, markers: list[str], stop: threading.Event) -> None:
+        while not stop.is_set():
+            tick = time.monotonic()
+            self.body["inputs"][0]["value"]["at"] = time.time() * 1000
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{self.port}/_dash-update-component",
+                data=json.dumps(self.body).encode(),
+                headers={"Content-Type": "application/json"},
+                method="POST",
+            )
+            try:
+                page = urllib.request.urlopen(request, timeout=30).read().decode()
+            except OSError:
+                self.errors += 1
+                page = ""
+            now = time.time()
+            self.refresh_ms.append((time.monotonic() - tick) * 1000)
+            for marker in list(markers):
+                if marker not in self.seen and marker in page:
+                    self.seen[marker] = now
+            time.sleep(max(0.0, self.every - (time.monotonic() - tick)))
+
+
+def latency(
+    url: str, env: dict[str, str], rate: float, seconds: float, workers: int = 2
+) -> tuple[list[float], list[float], WallWatcher]:
+    """Push `rate` messages/s for `seconds` into a real web process with `workers` scoring
+    workers. Returns, per message, push → scored seconds; per probe, push → on the wall's feed
+    (as served over HTTP) seconds; and the watcher with the wall's refresh times.
+
+    Probes: every 2 s one pushed message carries a unique marker and a created_at a minute
+    ahead, so it stays among the newest the feed shows until later probes push it out."""
     port = _port()
     token = uuid.uuid4().hex
     env = {**env, "CXPULSE_BENCH_PUSH": token}
@@ -145,57 +207,79 @@ def latency(url: str, env: dict[str, str], rate: float, seconds: float) -> list[
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    workers = [
+    scorers = [
         subprocess.Popen(
             [sys.executable, str(ROOT / "app.py"), "--log-level", "WARNING", "worker"],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        for _ in range(2)
+        for _ in range(workers)
     ]
     sent: dict[str, float] = {}
+    probes: dict[str, float] = {}
+    stop = threading.Event()
     try:
         _wait_until_answering(port, web)
-        time.sleep(10)  # the workers load their model meanwhile
-        stop = time.monotonic() + seconds
+        time.sleep(15)  # the workers load their model meanwhile
+        watcher = WallWatcher(port, every=0.5)
+        markers: list[str] = []
+        thread = threading.Thread(target=watcher.watch, args=(markers, stop), daemon=True)
+        thread.start()
+        started = time.monotonic()
+        stop_at = started + seconds
+        next_probe = started + 2
         i = 0
-        while time.monotonic() < stop:
+        while time.monotonic() < stop_at:
             external_id = f"lat-{i}"
-            body = {
-                "messages": [
-                    {
-                        "external_id": external_id,
-                        "text": TEXTS[i % 5],
-                        "created_at": datetime.now(UTC).isoformat(),
-                    }
-                ]
-            }
-            request = urllib.request.Request(
-                f"http://127.0.0.1:{port}/api/v1/messages",
-                data=json.dumps(body).encode(),
-                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-                method="POST",
-            )
-            sent[external_id] = time.time()
-            urllib.request.urlopen(request, timeout=10).read()
+            now = datetime.now(UTC)
+            if time.monotonic() >= next_probe:
+                marker = f"probe{i}x"
+                markers.append(marker)
+                sent[external_id] = probes[marker] = time.time()
+                _push(
+                    port, token, external_id, f"{marker} {TEXTS[i % 5]}", now + timedelta(minutes=1)
+                )
+                next_probe += 2
+            else:
+                sent[external_id] = time.time()
+                _push(port, token, external_id, TEXTS[i % 5], now)
             i += 1
-            time.sleep(max(0.0, 1 / rate - 0.001))
+            # Keep the rate: the next message is due at started + i / rate.
+            time.sleep(max(0.0, started + i / rate - time.monotonic()))
         deadline = time.monotonic() + 120
         while _unscored(url) and time.monotonic() < deadline:
             time.sleep(0.5)
+        time.sleep(2)  # the last probes' turn on the feed
+        stop.set()
+        thread.join(35)
         engine = make_engine(url)
         with session_scope(engine) as session:
             rows = session.execute(
                 select(Message.external_id, Message.scored_at).where(Message.source == "push")
             ).all()
         engine.dispose()
-        return [r.scored_at.timestamp() - sent[r.external_id] for r in rows if r.scored_at]
+        scored = [r.scored_at.timestamp() - sent[r.external_id] for r in rows if r.scored_at]
+        on_wall = [watcher.seen[m] - probes[m] for m in probes if m in watcher.seen]
+        missing = len(probes) - len(on_wall)
+        if missing:
+            print(f"{missing} of {len(probes)} probes never showed on the feed")
+        achieved = i / seconds
+        print(f"pushed {i} messages in {seconds:g} s ({achieved:.1f}/s)")
+        return scored, on_wall, watcher
     finally:
-        for proc in (web, *workers):
+        stop.set()
+        for proc in (web, *scorers):
             proc.send_signal(signal.SIGTERM)
-        for proc in (web, *workers):
+        for proc in (web, *scorers):
             proc.wait(30)
+
+
+def _quantiles(values: list[float]) -> str:
+    if len(values) < 2:
+        return "too few samples"
+    q = statistics.quantiles(values, n=20, method="inclusive")
+    return f"p50 {statistics.median(values):.2f} s, p95 {q[18]:.2f} s, max {max(values):.2f} s"
 
 
 def main() -> None:
@@ -204,6 +288,9 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2,4", help="worker counts to compare")
     parser.add_argument("--rate", type=float, default=50, help="pushed messages per second")
     parser.add_argument("--seconds", type=float, default=60, help="how long to push")
+    parser.add_argument(
+        "--latency-workers", type=int, default=2, help="scoring workers during the push run"
+    )
     parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
     url = _fresh_database(args.postgres_url)
@@ -227,14 +314,20 @@ def main() -> None:
                 f"{count} worker(s): {results[count]:6.1f} msgs/s "
                 f"({results[count] / results[min(results)]:.2f}x one worker)"
             )
-        delays = latency(url, env, args.rate, args.seconds)
-        if delays:
-            q = statistics.quantiles(delays, n=20)
-            print(
-                f"push {args.rate:g}/s for {args.seconds:g}s, 2 workers: {len(delays)} messages, "
-                f"ingest-to-scored p50 {statistics.median(delays):.2f}s p95 {q[18]:.2f}s; "
-                f"on the wall within one refresh after that"
-            )
+        scored, on_wall, watcher = latency(
+            url, env, args.rate, args.seconds, workers=args.latency_workers
+        )
+        print(
+            f"push {args.rate:g}/s for {args.seconds:g} s, {args.latency_workers} workers, "
+            f"{len(scored)} messages scored"
+        )
+        print(f"  push -> scored (stored with rollups):   {_quantiles(scored)}")
+        print(f"  push -> on the wall's feed (HTTP poll): {_quantiles(on_wall)}")
+        print(
+            f"  wall feed refresh while loaded:         "
+            f"{_quantiles([ms / 1000 for ms in watcher.refresh_ms])} "
+            f"({watcher.errors} errors); a screen adds up to its refresh interval on top"
+        )
         print(f"load average at end: {os.getloadavg()[0]:.1f}")
     finally:
         config.unlink(missing_ok=True)
