@@ -10,10 +10,8 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 from sqlalchemy import Engine, func, select
-from tenacity import wait_none
 from werkzeug import Request, Response
 
-import ingest.http
 from app import build_normaliser
 from config import Settings, SourceConfig
 from ingest.base import Batch, IncomingMessage
@@ -23,6 +21,7 @@ from ingest.sources.appstore import AppStoreSource, Progress, build
 from storage.db import session_scope
 from storage.messages import load_cursor
 from storage.models import Message, MessageBrand
+from tests.ingest.conftest import fetch_all
 
 APP_ID = "1234567890"
 KEY = "appstore_voltera"
@@ -182,24 +181,6 @@ def make_source(httpserver: HTTPServer, demo_settings: Settings):  # type: ignor
     return make
 
 
-@pytest.fixture
-def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Retry without the real back-off pauses, so retry tests take milliseconds, not seconds."""
-    monkeypatch.setattr(ingest.http._get_json.retry, "wait", wait_none())
-
-
-def _run(source: AppStoreSource, cursor: str | None = None) -> tuple[list[IncomingMessage], str]:
-    """Fetch until the source has nothing more waiting, as the pipeline does."""
-    messages: list[IncomingMessage] = []
-    while True:
-        batch = source.fetch(cursor)
-        messages += batch.messages
-        assert batch.next_cursor is not None
-        cursor = batch.next_cursor
-        if not batch.has_more:
-            return messages, cursor
-
-
 def _ids(messages: list[IncomingMessage]) -> list[str]:
     return [m.external_id for m in messages]
 
@@ -250,7 +231,7 @@ def test_pages_are_read_one_per_fetch_and_the_mark_moves_only_when_the_country_i
 def test_reading_stops_at_max_pages(httpserver: HTTPServer, make_source) -> None:
     httpserver.expect_request(_path("nl", 1)).respond_with_json(feed("nl", 1, NL_PAGE_1, last=10))
 
-    messages, _ = _run(make_source(max_pages=1))
+    messages, _ = fetch_all(make_source(max_pages=1))
 
     assert len(messages) == 3 and len(httpserver.log) == 1
 
@@ -269,9 +250,9 @@ def test_next_run_returns_only_reviews_newer_than_the_cursor(
         feed("nl", 1, [NEW_ON_TOP, *NL_PAGE_1, NL_PAGE_2[0]], last=2)
     )
     source = make_source()
-    first_run, cursor = _run(source)
+    first_run, cursor = fetch_all(source)
 
-    second_run, cursor = _run(source, cursor)
+    second_run, cursor = fetch_all(source, cursor)
 
     assert len(first_run) == 5
     assert _ids(second_run) == ["11000000006"]  # page 2 is not even asked for
@@ -294,9 +275,9 @@ def test_a_review_in_the_same_second_as_the_mark_is_not_lost(
         feed("nl", 1, [same_second, *NL_PAGE_1])
     )
     source = make_source()
-    _, cursor = _run(source)
+    _, cursor = fetch_all(source)
 
-    again, _ = _run(source, cursor)
+    again, _ = fetch_all(source, cursor)
 
     assert _ids(again) == ["11000000099"]
 

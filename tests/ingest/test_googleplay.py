@@ -11,10 +11,8 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 from sqlalchemy import Engine, func, select
-from tenacity import wait_none
 from werkzeug import Request, Response
 
-import ingest.http
 from app import build_normaliser
 from config import Settings, SourceConfig
 from ingest.base import IncomingMessage
@@ -24,6 +22,7 @@ from ingest.sources.googleplay import GooglePlaySource, Progress, build
 from storage.db import session_scope
 from storage.messages import load_cursor
 from storage.models import Message
+from tests.ingest.conftest import fetch_all
 
 KEY = "googleplay_voltera"
 PACKAGE = "nl.voltera.app"
@@ -156,24 +155,6 @@ def make_source(  # type: ignore[no-untyped-def]
     return make
 
 
-@pytest.fixture
-def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Retry without the real back-off pauses, so retry tests take milliseconds, not seconds."""
-    monkeypatch.setattr(ingest.http._get_json.retry, "wait", wait_none())
-
-
-def _run(source: GooglePlaySource, cursor: str | None = None) -> tuple[list[IncomingMessage], str]:
-    """Fetch until the source has nothing more waiting, as the pipeline does."""
-    messages: list[IncomingMessage] = []
-    while True:
-        batch = source.fetch(cursor)
-        messages += batch.messages
-        assert batch.next_cursor is not None
-        cursor = batch.next_cursor
-        if not batch.has_more:
-            return messages, cursor
-
-
 def _ids(messages: list[IncomingMessage]) -> list[str]:
     return [m.external_id.rsplit("-", 1)[1] for m in messages]
 
@@ -237,9 +218,9 @@ def test_next_run_returns_only_reviews_modified_after_the_cursor(
         page([NEW_ON_TOP, *PAGE_1], next_token="tok-page-2b")
     )
     source = make_source()
-    first_run, cursor = _run(source)
+    first_run, cursor = fetch_all(source)
 
-    second_run, cursor = _run(source, cursor)
+    second_run, cursor = fetch_all(source, cursor)
 
     assert len(first_run) == 4
     assert _ids(second_run) == ["06"]  # the rest of the list is not even asked for

@@ -8,7 +8,6 @@ import json
 import re
 import threading
 import tomllib
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -487,18 +486,6 @@ def test_persistent_server_error_is_a_source_error(
 
     assert type(raised.value) is SourceError
     assert len(httpserver.log) == 3
-
-
-@pytest.fixture
-def slow_server() -> Iterator[tuple[HTTPServer, threading.Event]]:
-    """A server that holds every answer until released, each request in its own thread."""
-    release = threading.Event()
-    server = HTTPServer(threaded=True)
-    server.start()
-    yield server, release
-    release.set()
-    server.clear()
-    server.stop()
 
 
 def test_response_slower_than_timeout_seconds_is_a_source_error(
