@@ -76,6 +76,16 @@ def retry_after_seconds(response: httpx.Response, now: datetime | None = None) -
     return 60.0
 
 
+def iso_timestamp(value: Any, field: str) -> datetime:
+    """An API's ISO 8601 time with a zone, as UTC; a ValueError naming the field otherwise."""
+    if not isinstance(value, str):
+        raise ValueError(f"{field} {value!r} is not an ISO 8601 string")
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise ValueError(f"{field} {value!r} has no time zone")
+    return moment.astimezone(UTC)
+
+
 def client(base_url: str, headers: Mapping[str, str] | None = None) -> httpx.Client:
     return httpx.Client(
         base_url=base_url,

@@ -15,7 +15,7 @@ from pydantic import Field
 
 from config import Settings, SourceConfig
 from ingest.base import Batch, Channel, IncomingMessage, Rejected
-from ingest.http import MalformedResponse, SourceError, get_json, secret
+from ingest.http import MalformedResponse, SourceError, get_json, iso_timestamp, secret
 from ingest.reviews import Watermark, review_text
 from ingest.sources.options import SourceOptions, parse_options
 
@@ -216,16 +216,7 @@ def _place(raw: Any) -> tuple[str, datetime]:
     review_id = raw["id"]
     if not isinstance(review_id, str) or not review_id:
         raise ValueError(f"id {review_id!r} is not a review id")
-    return review_id, _timestamp(raw["createdAt"])
-
-
-def _timestamp(value: Any) -> datetime:
-    if not isinstance(value, str):
-        raise ValueError(f"time {value!r} is not an ISO 8601 string")
-    moment = datetime.fromisoformat(value)
-    if moment.tzinfo is None:
-        raise ValueError(f"time {value!r} has no time zone")
-    return moment.astimezone(UTC)
+    return review_id, iso_timestamp(raw["createdAt"], "createdAt")
 
 
 def _rejected(source: str, unit: BusinessUnit, raw: Any, exc: Exception) -> Rejected:

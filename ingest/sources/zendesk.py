@@ -16,7 +16,7 @@ from pydantic import Field, model_validator
 
 from config import Settings, SourceConfig
 from ingest.base import Batch, Channel, IncomingMessage, Rejected, TurnRole
-from ingest.http import MalformedResponse, SourceError, get_json, secret
+from ingest.http import MalformedResponse, SourceError, get_json, iso_timestamp, secret
 from ingest.sources.options import SourceOptions, parse_options
 
 log = logging.getLogger(__name__)
@@ -240,7 +240,7 @@ class ZendeskSource:
             external_id=f"{ticket.id}:{comment_id}",
             channel=self.channel,
             text=text.strip(),
-            created_at=_timestamp(comment["created_at"]),
+            created_at=iso_timestamp(comment["created_at"], "created_at"),
             brands=(self.brand,),
             conversation_id=str(ticket.id),
             turn_role=self._role(ticket, comment, author_id, roles),
@@ -283,15 +283,6 @@ def _via(item: Any) -> str | None:
     via = item.get("via") if isinstance(item, dict) else None
     channel = via.get("channel") if isinstance(via, dict) else None
     return channel if isinstance(channel, str) else None
-
-
-def _timestamp(value: Any) -> datetime:
-    if not isinstance(value, str):
-        raise ValueError(f"created_at {value!r} is not an ISO 8601 string")
-    moment = datetime.fromisoformat(value)
-    if moment.tzinfo is None:
-        raise ValueError(f"created_at {value!r} has no time zone")
-    return moment.astimezone(UTC)
 
 
 def _rejected(source: str, reference: str, raw: Any, exc: Exception) -> Rejected:
