@@ -66,6 +66,11 @@ class SessionUser:
         """Marking handled, assigning and notes change shared state: managers and admins only."""
         return self.role in MANAGE_ROLES
 
+    @property
+    def can_correct(self) -> bool:
+        """A correction becomes a label the model is trained on: managers and admins only."""
+        return self.role in MANAGE_ROLES
+
 
 class LoginThrottle:
     """At most `limit` failed logins per username + address within `window` seconds.

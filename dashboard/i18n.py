@@ -290,3 +290,65 @@ TEXTS.update(
         },
     }
 )
+
+# The explorer's alert band and its corrections of a misread sentence or message
+# (dashboard/components/explore_alerts.py, explore_corrections.py).
+TEXTS.update(
+    {
+        "ex_alerts": {"nl": "Alarmen", "en": "Alerts"},
+        "ex_alerts_hint": {
+            "nl": "Actieve alarmen en die van deze periode, voor de gefilterde merken en fasen. "
+            "Klik voor de berichten erachter.",
+            "en": "Open alerts and those of this period, for the filtered brands and phases. "
+            "Click for the messages behind them.",
+        },
+        "ex_no_alerts": {
+            "nl": "Geen alarmen voor deze merken en fasen in deze periode.",
+            "en": "No alerts for these brands and phases in this period.",
+        },
+        "ex_alert_open": {"nl": "actief", "en": "active"},
+        "ex_alert_ended": {"nl": "afgelopen", "en": "ended"},
+        "ex_alert_why": {
+            "nl": "{observed} negatieve vermeldingen in {minutes} min, verwacht {expected}",
+            "en": "{observed} negative mentions in {minutes} min, expected {expected}",
+        },
+        "ex_alert_since": {"nl": "sinds {start}", "en": "since {start}"},
+        "ex_alert_show": {"nl": "toon de berichten →", "en": "show the messages →"},
+        "ex_fix_title": {
+            "nl": "Verkeerd gelezen? Verbeter het sentiment of de fase",
+            "en": "Read wrongly? Correct the sentiment or the phase",
+        },
+        "ex_fix_hint": {
+            "nl": "Eén klik legt de juiste lezing vast als label; het eigen model leert ervan. "
+            "Een latere correctie telt boven een eerdere.",
+            "en": "One click records the right reading as a label; your own model learns from "
+            "it. A later correction counts over an earlier one.",
+        },
+        "ex_fix_whole": {"nl": "Het hele bericht", "en": "The whole message"},
+        "ex_fix_sentence": {"nl": "zin {n}", "en": "sentence {n}"},
+        "ex_fix_message": {"nl": "hele bericht", "en": "whole message"},
+        "ex_fix_phase": {"nl": "juiste fase…", "en": "right phase…"},
+        "ex_fix_existing": {
+            "nl": "Correcties van dit bericht",
+            "en": "Corrections of this message",
+        },
+        "ex_fix_none": {"nl": "Nog geen correcties.", "en": "No corrections yet."},
+        "ex_fix_line": {
+            "nl": "{time} · {who}: {target} → {what} (model: {model})",
+            "en": "{time} · {who}: {target} → {what} (model: {model})",
+        },
+        "ex_fix_recorded": {
+            "nl": "Vastgelegd om {time}: {what}",
+            "en": "Recorded at {time}: {what}",
+        },
+        "ex_fix_viewer": {
+            "nl": "Als kijker kun je de lezing niet verbeteren.",
+            "en": "As a viewer you cannot correct the reading.",
+        },
+        "ex_fix_denied": {
+            "nl": "Niet vastgelegd: alleen managers mogen correcties geven.",
+            "en": "Not recorded: only managers may correct a reading.",
+        },
+        "ex_fix_failed": {"nl": "Niet vastgelegd: {error}", "en": "Not recorded: {error}"},
+    }
+)

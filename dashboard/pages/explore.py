@@ -17,6 +17,17 @@ from dash.exceptions import PreventUpdate
 
 from dashboard import auth
 from dashboard.components import explore_charts as charts
+from dashboard.components.explore_alerts import alert_list
+from dashboard.components.explore_corrections import (
+    FIX,
+    FIX_PHASE,
+    button_class,
+    chosen,
+    correction_panel,
+    label_lines,
+    parse_key,
+    recorded,
+)
 from dashboard.components.explore_drivers import estimate
 from dashboard.components.explore_export import CSV_PATH, XLSX_PATH
 from dashboard.components.explore_filters import (
@@ -33,6 +44,7 @@ from dashboard.components.explore_terms import top_terms
 from dashboard.components.explore_verbatims import PAGE_SIZE, column_defs, detail_view, grid_row
 from dashboard.context import current
 from dashboard.i18n import pick_language, t
+from storage.alert_queries import alerts_for_explorer
 from storage.db import session_scope
 from storage.explore import (
     DayCache,
@@ -48,6 +60,7 @@ from storage.explore import (
     set_handling,
     verbatims,
 )
+from storage.labels import LabelError, add_label, labels_for_message
 from storage.queries import brands
 from storage.rollups import NO_BRAND
 
@@ -319,6 +332,23 @@ def layout(lang: str | None = None, **query: str) -> html.Div:
                     html.Main(
                         className="explore-main",
                         children=[
+                            html.Section(
+                                className="card alerts",
+                                children=[
+                                    html.H3(
+                                        [
+                                            t("ex_alerts", language),
+                                            html.Span(
+                                                t("ex_alerts_hint", language), className="hint"
+                                            ),
+                                        ]
+                                    ),
+                                    html.Div(id="explore-alerts", className="alert-list"),
+                                    dcc.Interval(
+                                        id="explore-alerts-tick", interval=60_000, n_intervals=0
+                                    ),
+                                ],
+                            ),
                             html.Div(id="explore-kpis", className="kpis"),
                             html.Div(id="explore-note-sampled", className="sampled"),
                             html.Div(
@@ -462,6 +492,14 @@ def sync_query(  # type: ignore[no-untyped-def]
     kept = parse_query(previous or "")
     if kept.phrase:
         state = FilterState(**{**state.__dict__, "phrase": kept.phrase})
+    # The date pickers know days only: a link's exact times (an alert's window) stay as long as
+    # the days shown are the link's.
+    if (
+        state.period == "custom"
+        and kept.period == "custom"
+        and (state.start, state.end) == (kept.start[:10], kept.end[:10])
+    ):
+        state = FilterState(**{**state.__dict__, "start": kept.start, "end": kept.end})
     return to_query(state), period != "custom"
 
 
@@ -613,6 +651,35 @@ def refresh_drivers(query: str, language: str):  # type: ignore[no-untyped-def]
     if rated.capped:
         summary += " " + t("ex_drivers_capped", language)
     return charts.drivers_figure(result, phase_list, language), summary
+
+
+# --- alerts ----------------------------------------------------------------------------------
+
+
+@callback(
+    Output("explore-alerts", "children"),
+    Input("explore-query", "data"),
+    Input("explore-alerts-tick", "n_intervals"),
+    State("explore-lang", "data"),
+)
+def refresh_alerts(query: str, _tick: int, language: str) -> list[html.Component]:
+    """Open alerts and those of the period, for the filter's brands and phases; each links to
+    the filter behind it."""
+    state = parse_query(query or "")
+    f = to_filter(state, _zone())
+    with session_scope(current().engine) as session:
+        alerts = alerts_for_explorer(session, f.since, f.until, f.brands, f.phases)
+    brand_names, phase_names = _names(language)
+    return alert_list(
+        alerts,
+        state,
+        current().settings.alerts.window_minutes,
+        _zone(),
+        datetime.now(UTC),
+        language,
+        brand_names,
+        phase_names,
+    )
 
 
 # --- chart click → the verbatims behind it ---------------------------------------------------
@@ -811,11 +878,17 @@ def show_message(message_id: int | None, language: str):  # type: ignore[no-unty
     brand_names, phase_names = _names(language)
     with session_scope(current().engine) as session:
         detail = message_detail(session, int(message_id))
+        labels = labels_for_message(session, int(message_id)) if detail else []
     if detail is None:
         return html.P(t("ex_gone", language)), [], "", "", "handle hidden"
     m = detail.message
+    user = auth.current_user()
+    panel = correction_panel(
+        detail, labels, phase_names, bool(user and user.can_correct), _zone(), language
+    )
     return (
-        detail_view(detail, language, _zone(), brand_names, phase_names),
+        detail_view(detail, language, _zone(), brand_names, phase_names)
+        + ([panel] if panel else []),
         ["1"] if m.handled else [],
         m.assignee or "",
         m.note or "",
@@ -857,6 +930,71 @@ def save_handling(  # type: ignore[no-untyped-def]
     log.info("message %s handling set by %s", message_id, user.username)
     now = datetime.now(UTC).astimezone(_zone())
     return t("ex_saved", language, time=f"{now:%H:%M:%S}"), (saved or 0) + 1
+
+
+# --- correcting a misread sentence or message -----------------------------------------------
+
+
+@callback(
+    Output("explore-labels", "children"),
+    Output("explore-fix-status", "children"),
+    Output({"type": FIX, "index": ALL}, "className"),
+    Input({"type": FIX, "index": ALL}, "n_clicks"),
+    Input({"type": FIX_PHASE, "index": ALL}, "value"),
+    State("explore-lang", "data"),
+    prevent_initial_call=True,
+)
+def record_correction(_clicks, _phases, language):  # type: ignore[no-untyped-def]
+    """One click on a polarity, or a picked phase, stores a label for that sentence or the whole
+    message. Like handling it goes through the same guarded, same-origin JSON callback."""
+    trigger = ctx.triggered_id
+    buttons = [item["id"]["index"] for item in ctx.outputs_list[2]]
+    unchanged = [dash.no_update] * len(buttons)
+    if not isinstance(trigger, dict) or not ctx.triggered[0].get("value"):
+        raise PreventUpdate  # the panel was drawn, nothing was clicked
+    user = auth.current_user()
+    # Checked here, on the server: an enabled button in a viewer's browser changes nothing.
+    if user is None or not user.can_correct:
+        return dash.no_update, t("ex_fix_denied", language), unchanged
+    index = str(trigger.get("index", ""))
+    polarity: str | None = None
+    phase: str | None = None
+    if trigger.get("type") == FIX:
+        key, _, polarity = index.rpartition("|")
+    else:
+        key, phase = index, str(ctx.triggered[0]["value"])
+    _, phase_names = _names(language)
+    zone = _zone()
+    try:
+        message_id, position = parse_key(key)
+        if phase is not None and phase not in phase_names:
+            raise LabelError(f"phase {phase!r} is not configured")
+        with session_scope(current().engine) as session:
+            label = add_label(
+                session,
+                created_by=user.username,
+                message_id=message_id,
+                unit_position=position,
+                polarity=polarity,
+                phase=phase,
+                origin="explorer",
+            )
+            labels = labels_for_message(session, message_id)
+            detail = message_detail(session, message_id)
+            now = datetime.now(UTC).astimezone(zone)
+            status = recorded(label, phase_names, language, f"{now:%H:%M:%S}")
+            lines = label_lines(labels, zone, phase_names, language)
+            picked, _ = chosen(labels)
+    except (LabelError, ValueError) as exc:
+        return dash.no_update, t("ex_fix_failed", language, error=str(exc)), unchanged
+    log.info("label on message %s unit %s by %s", message_id, position, user.username)
+    said = {f"{message_id}:m": detail.message.label if detail else None}
+    said.update({f"{message_id}:{u.position}": u.label for u in (detail.units if detail else [])})
+    classes = []
+    for button in buttons:
+        button_key, _, button_polarity = button.rpartition("|")
+        classes.append(button_class(button_key, button_polarity, said.get(button_key), picked))
+    return lines, status, classes
 
 
 # --- export ----------------------------------------------------------------------------------
