@@ -21,6 +21,7 @@ from transformers import AutoModel, AutoTokenizer, PreTrainedTokenizerBase
 
 from sentiment.adapted import BUILTIN_LORA, META, WEIGHTS
 from sentiment.encoder import Encoder, builtin_encoder_path
+from sentiment.evaluate import Example
 from sentiment.train_builtin import LABELS, PROJECT_TEXTS, read_uci
 
 UCI_SOURCE = "en-uci-sentiment-labelled-sentences (CC BY 4.0, Kotzias et al. 2015)"
@@ -78,6 +79,54 @@ def read_project_split(path: Path = PROJECT_TEXTS) -> tuple[list[LabelledText], 
             item = LabelledText(row["text"], row["label"])
             (held_out if is_held_out(row["id"], row["language"]) else train).append(item)
     return train, held_out
+
+
+TRAIN_SPLIT_RULE = (
+    "the set's train split as sentiment.evaluate reads it (its own train split, or the rows "
+    "whose id % 5 != 0 where it has none); the test split is never read"
+)
+
+
+def read_train_split(dataset: Path) -> tuple[str, list[Example]]:
+    """(folder name, train-split examples) of a labelled set in ../shared/data, through
+    sentiment.evaluate's readers. Test-split rows never leave this function."""
+    from sentiment.evaluate import find_dataset
+
+    spec, folder = find_dataset(dataset)
+    if spec.read is None:
+        raise ValueError(f"{spec.folder} has no sentiment labels to train on")
+    return spec.folder, [e for e in spec.read(folder) if e.split == "train"]
+
+
+def sample_train(examples: Sequence[Example], limit: int | None, seed: int) -> list[Example]:
+    """`limit` rows drawn with a fixed seed (all rows when limit is None or too big), in id
+    order. The same call gives the same rows, and a bigger limit keeps a smaller one's rows and
+    adds to them (a prefix of one seeded shuffle), as a team's labels grow."""
+    ordered = sorted(examples, key=lambda e: (len(e.id), e.id))
+    if limit is None or limit >= len(ordered):
+        return ordered
+    indices = list(range(len(ordered)))
+    random.Random(seed).shuffle(indices)
+    return [ordered[i] for i in sorted(indices[:limit])]
+
+
+def carve_held_out(
+    examples: Sequence[Example], share: float, seed: int, minimum: int = 20
+) -> tuple[list[Example], list[Example]]:
+    """(train, held_out): a seeded `share` of the rows (at least `minimum`, never all) held out
+    for early stopping, taken from the train split only, as a team would split its labels."""
+    count = min(max(round(len(examples) * share), minimum), len(examples) - 1)
+    if share <= 0 or count <= 0:
+        return list(examples), []
+    held = set(random.Random(seed + 1).sample(range(len(examples)), count))
+    return (
+        [e for i, e in enumerate(examples) if i not in held],
+        [e for i, e in enumerate(examples) if i in held],
+    )
+
+
+def as_labelled(examples: Sequence[Example]) -> list[LabelledText]:
+    return [LabelledText(e.text, e.gold) for e in examples]
 
 
 class SentimentModel(torch.nn.Module):
@@ -402,7 +451,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--uci", type=Path, help="en-uci …/sentences_en.csv (CC BY 4.0)")
     parser.add_argument("--project-texts", type=Path, default=PROJECT_TEXTS)
-    parser.add_argument("--out", type=Path, default=BUILTIN_LORA)
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help=f"adapter folder (default {BUILTIN_LORA}; required with --train-set)",
+    )
     parser.add_argument("--epochs", type=int, default=FinetuneConfig.epochs)
     parser.add_argument("--rank", type=int, default=FinetuneConfig.rank)
     parser.add_argument(
@@ -412,7 +465,31 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--seed", type=int, default=FinetuneConfig.seed)
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    parser.add_argument(
+        "--train-set",
+        type=Path,
+        help="train on this labelled set's train split instead (a ../shared/data folder, as "
+        "sentiment.evaluate reads it); measures adapting to a team's own labels; the adapter "
+        "must go outside the repository or under var/ (never committed)",
+    )
+    parser.add_argument(
+        "--limit-train", type=int, help="with --train-set: a fixed-seed sample of N train rows"
+    )
+    parser.add_argument(
+        "--held-out-share",
+        type=float,
+        default=0.1,
+        help="with --train-set: share of the (sampled) train rows held out for early stopping "
+        "(at least 20 rows; default 0.1)",
+    )
+    parser.add_argument("--max-length", type=int, default=FinetuneConfig.max_length)
+    parser.add_argument("--patience", type=int, default=FinetuneConfig.patience)
     args = parser.parse_args(argv)
+    if args.train_set is not None:
+        if args.out is None:
+            parser.error("--train-set needs --out (outside the repository or under var/)")
+        _refuse_tracked_out(parser, args.out)
+    args.out = args.out or BUILTIN_LORA
     config = FinetuneConfig(
         rank=args.rank,
         alpha=2 * args.rank,
@@ -420,7 +497,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         epochs=args.epochs,
         seed=args.seed,
         threads=args.threads,
+        max_length=args.max_length,
+        patience=args.patience,
     )
+    if args.train_set is not None:
+        _train_on_set(args, config)
+        return
     train_items, held_out = read_project_split(args.project_texts)
     trained_on = {f"{PROJECT_SOURCE}, minus the held-out rows": len(train_items)}
     if args.uci:
@@ -444,6 +526,46 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(
         f"best epoch {history.best_epoch} (held-out macro-F1 {history.best_macro_f1:.3f}); "
         f"wrote {args.out} ({size / 1e6:.1f} MB)"
+    )
+
+
+def _refuse_tracked_out(parser: argparse.ArgumentParser, out: Path) -> None:
+    # Weights trained on ../shared/data may not ship (licences): only var/ and models/ inside the
+    # repository are ignored by git.
+    root = Path(__file__).resolve().parents[1]
+    resolved = out.resolve()
+    if resolved.is_relative_to(root) and not any(
+        resolved.is_relative_to(root / ignored) for ignored in ("var", "models")
+    ):
+        parser.error(f"{out} is inside the repository; use var/models/… or a path outside it")
+
+
+def _train_on_set(args: argparse.Namespace, config: FinetuneConfig) -> None:
+    folder, examples = read_train_split(args.train_set)
+    sample = sample_train(examples, args.limit_train, config.seed)
+    fit, held = carve_held_out(sample, args.held_out_share, config.seed)
+    train_items, held_out = as_labelled(fit), as_labelled(held)
+    drawn = f", seeded sample of {len(sample)} (seed {config.seed})" if args.limit_train else ""
+    print(
+        f"{folder}: {len(examples)} train-split rows{drawn}; training on {len(train_items)} "
+        f"{dict(Counter(t.label for t in train_items))}; held out for early stopping: "
+        f"{len(held_out)} {dict(Counter(t.label for t in held_out))}"
+    )
+    model, history = train(train_items, held_out, config)
+    save_adapter(
+        model,
+        args.out,
+        config=config,
+        history=history,
+        trained_on={f"{folder} train split{drawn}, minus the held-out rows": len(train_items)},
+        held_out=(
+            f"{len(held_out)} rows ({args.held_out_share:.0%}, at least 20) drawn with seed "
+            f"{config.seed + 1} from the same train-split rows; {TRAIN_SPLIT_RULE}"
+        ),
+    )
+    print(
+        f"best epoch {history.best_epoch} (held-out macro-F1 {history.best_macro_f1:.3f}); "
+        f"wrote {args.out}"
     )
 
 

@@ -1,17 +1,25 @@
+import csv
 import importlib.util
+import os
 from pathlib import Path
 
 import pytest
 import torch
 
+from sentiment import finetune
 from sentiment.adapted import META, WEIGHTS, AdaptedClassifier
 from sentiment.classifier import ModelNotAvailable
+from sentiment.evaluate import find_dataset
 from sentiment.finetune import (
     FinetuneConfig,
     LabelledText,
     _encode,
     adapter_tensors,
+    carve_held_out,
     is_held_out,
+    main,
+    read_train_split,
+    sample_train,
     save_adapter,
     train,
 )
@@ -111,3 +119,76 @@ def test_a_missing_adapter_says_how_to_get_one(tmp_path: Path) -> None:
     with pytest.raises(ModelNotAvailable, match="python -m sentiment.finetune"):
         AdaptedClassifier(tmp_path)
     assert not (tmp_path / META).exists()
+
+
+# --- training on a labelled set's train split (sentiment.finetune --train-set) ---------------
+
+SHARED_DATA = Path(
+    os.environ.get("CXPULSE_DATA", Path(__file__).resolve().parents[3] / "shared" / "data")
+)
+needs_shared_data = pytest.mark.skipif(
+    not SHARED_DATA.is_dir(), reason=f"no labelled sets in {SHARED_DATA}"
+)
+
+
+def _bolcom_like(tmp_path: Path, rows: int = 50) -> Path:
+    folder = tmp_path / "nl-bolcom-reviews-pattern"
+    folder.mkdir()
+    with (folder / "bolcom_reviews_nl.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "text", "label"])
+        writer.writerows([i, f"review {i}", "pos" if i % 2 else "neg"] for i in range(rows))
+    return folder
+
+
+def test_the_train_split_reader_never_yields_a_test_row(tmp_path: Path) -> None:
+    name, examples = read_train_split(_bolcom_like(tmp_path))
+    assert name == "nl-bolcom-reviews-pattern"
+    assert len(examples) == 40  # ids 0…49 without the 10 that are % 5 == 0
+    assert all(int(e.id) % 5 != 0 and e.split == "train" for e in examples)
+
+
+def test_limit_train_is_a_deterministic_growing_sample_and_held_out_comes_from_it(
+    tmp_path: Path,
+) -> None:
+    _, examples = read_train_split(_bolcom_like(tmp_path, rows=500))
+    first = sample_train(examples, 100, seed=13)
+    assert first == sample_train(list(reversed(examples)), 100, seed=13)  # order-independent
+    assert len(first) == 100 and len({e.id for e in first}) == 100
+    assert {e.id for e in first} < {e.id for e in sample_train(examples, 300, seed=13)}
+    assert sample_train(examples, 100, seed=14) != first
+    assert sample_train(examples, None, seed=13) == sample_train(examples, 10_000, seed=13)
+    fit, held = carve_held_out(first, 0.1, seed=13)
+    assert len(held) == 20  # 10% of 100, raised to the minimum of 20
+    assert {e.id for e in fit} | {e.id for e in held} == {e.id for e in first}
+    assert not {e.id for e in fit} & {e.id for e in held}
+    assert carve_held_out(first, 0.1, seed=13) == (fit, held)
+    assert carve_held_out(first, 0.0, seed=13) == (first, [])
+
+
+def test_a_train_set_adapter_may_not_be_written_where_git_would_commit_it() -> None:
+    with pytest.raises(SystemExit):
+        main(["--train-set", "x", "--out", str(Path(finetune.__file__).parent / "x")])
+    with pytest.raises(SystemExit):
+        main(["--train-set", "x"])  # no --out: the default is the shipped adapter's folder
+
+
+@needs_shared_data
+@pytest.mark.parametrize(
+    "folder",
+    [
+        "nl-bolcom-reviews-pattern",
+        "nl-semeval2016-restaurant-absa",
+        "en-twitter-us-airline-sentiment",
+    ],
+)
+def test_real_train_splits_hold_no_test_row(folder: str) -> None:
+    spec, path = find_dataset(SHARED_DATA / folder)
+    assert spec.read is not None
+    test_ids = {e.id for e in spec.read(path) if e.split == "test"}
+    _, examples = read_train_split(SHARED_DATA / folder)
+    assert examples and test_ids
+    assert not {e.id for e in examples} & test_ids
+    sample = sample_train(examples, 300, seed=13)
+    assert sample == sample_train(examples, 300, seed=13)
+    assert not {e.id for e in sample} & test_ids
