@@ -21,6 +21,7 @@ from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import Engine, select
 from werkzeug.serving import make_server
@@ -83,7 +84,10 @@ def _login(browser, username: str, password: str = PASSWORD) -> None:  # type: i
     WebDriverWait(browser, WAIT).until(lambda b: b.find_elements(By.ID, "username"))
     browser.find_element(By.ID, "username").send_keys(username)
     browser.find_element(By.ID, "password").send_keys(password)
-    browser.find_element(By.ID, "login-submit").click()
+    submit = browser.find_element(By.ID, "login-submit")
+    submit.click()
+    # Wait for the answer to replace the form: the previous attempt's error is still on it.
+    WebDriverWait(browser, WAIT).until(staleness_of(submit))
 
 
 def _wait_for_explorer(browser) -> None:  # type: ignore[no-untyped-def]
