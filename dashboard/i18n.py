@@ -320,9 +320,9 @@ TEXTS.update(
         },
         "ex_fix_hint": {
             "nl": "Eén klik legt de juiste lezing vast als label; het eigen model leert ervan. "
-            "Een latere correctie telt boven een eerdere.",
+            "Gestippeld: wat het model las. Een latere correctie telt boven een eerdere.",
             "en": "One click records the right reading as a label; your own model learns from "
-            "it. A later correction counts over an earlier one.",
+            "it. Dashed: what the model read. A later correction counts over an earlier one.",
         },
         "ex_fix_whole": {"nl": "Het hele bericht", "en": "The whole message"},
         "ex_fix_sentence": {"nl": "zin {n}", "en": "sentence {n}"},

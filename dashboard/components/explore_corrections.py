@@ -102,7 +102,7 @@ def label_lines(
     labels: Sequence[Label], zone: ZoneInfo, phase_names: Mapping[str, str], language: str
 ) -> list[html.Component]:
     if not labels:
-        return [html.P(t("ex_fix_none", language), className="hint")]
+        return [html.Li(t("ex_fix_none", language), className="fix-none")]
     return [
         html.Li(describe_label(label, zone, phase_names, language), className="fix-label")
         for label in reversed(labels)  # newest first

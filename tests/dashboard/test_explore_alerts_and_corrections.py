@@ -258,20 +258,26 @@ def _correction_request(base: str, client, index: str) -> dict[str, object]:  # 
 
 
 def test_a_viewer_cannot_correct_and_a_cross_site_request_is_refused(
-    explorer: tuple[str, object], engine: Engine, seeded: Seeded
+    explorer: tuple[str, object], engine: Engine, seeded: Seeded, output_dir: Path
 ) -> None:
     base, _ = explorer
     browser = chromium(1600, 1200)
     try:
-        browser.get(f"{base}/explore?lang=en&channel=review&{_period_query(seeded)}")
+        browser.get(f"{base}/explore?lang=nl&channel=review&{_period_query(seeded)}")
         _login(browser, "victor")
         _wait_for_explorer(browser)
         _open_first_message(browser, "#explore-fix-panel .fix-row")
         buttons = _fix_buttons(browser)
         assert buttons and all(b["disabled"] for b in buttons)
         assert (
-            "As a viewer you cannot correct the reading." in texts(browser, "#explore-fix-panel")[0]
+            "Als kijker kun je de lezing niet verbeteren."
+            in texts(browser, "#explore-fix-panel")[0]
         )
+        browser.execute_script(
+            "document.getElementById('explore-fix-panel').scrollIntoView({block: 'center'})"
+        )
+        time.sleep(0.5)
+        browser.save_screenshot(str(output_dir / "explore-correction-viewer-nl.png"))
         index = json.loads(buttons[0]["id"])["index"]
         # The viewer's own cookie, a hand-made request: the server refuses it.
         client = _cookie_client(browser, base)
