@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import dash
 import flask
@@ -15,6 +16,7 @@ from config import Settings
 from dashboard.auth import install_auth
 from dashboard.context import AppContext, attach
 from storage.db import session_scope
+from storage.explore import DayCache
 from storage.queries import last_scored_at
 from storage.scores import count_unscored
 
@@ -36,6 +38,11 @@ def create_app(settings: Settings, engine: Engine) -> dash.Dash:
         suppress_callback_exceptions=True,
     )
     app.layout = dash.html.Div([dash.page_container])
+    # The explorer's day cache (key: dashboard.pages.explore.DAY_CACHE_KEY), filled from now on
+    # in the background so that the first long chart of this process does not wait for it.
+    days = DayCache(ZoneInfo(settings.dashboard.timezone))
+    server.config["CXPULSE_EXPLORE_DAYS"] = days
+    days.warm(engine)
 
     @server.get("/healthz")
     def healthz() -> tuple[dict[str, object], int]:

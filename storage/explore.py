@@ -5,9 +5,11 @@ filters read phase mentions newest-first through indexes, capped at a sample siz
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -23,12 +25,15 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    table,
     tuple_,
 )
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement, Select
 from sqlmodel import Session
 
+from storage.db import session_scope
 from storage.models import (
     Message,
     MessageBrand,
@@ -41,6 +46,8 @@ from storage.models import (
 )
 from storage.rollups import NO_BRAND
 
+log = logging.getLogger(__name__)
+
 # How many phase mentions a message-level chart reads at most (the newest ones): enough for a
 # stable mean per phase and a histogram, small enough for the explorer's 500 ms budget
 # (bench/explorer.py: 20,000 took 0.5-1.3 s on the loaded 2-core development VM).
@@ -48,6 +55,11 @@ SAMPLE_MENTIONS = 6_000
 HISTOGRAM_MENTIONS = 5_000  # the score distribution of a rollup-answered filter: newest ones
 NEGATIVE_UNITS = 5_000  # negative sentences read for "what customers complain about"
 RATED_MESSAGES = 10_000  # rated messages read for "what drives the score"
+# Text search on SQLite (see _text_conditions): the trigram index drives a search when at most
+# this many messages match; a more common word is found by the LIKE on the newest messages.
+FTS_DRIVES = 10_000
+TRIGRAM = 3  # characters: a needle shorter than one trigram cannot be looked up
+WARM_DAYS = 90  # the longest preset period: what DayCache.warm keeps filled
 SORTABLE = {"created_at": Message.created_at, "sentiment": Message.sentiment}
 SORTABLE["rating"] = Message.rating
 
@@ -184,6 +196,54 @@ def _like(session: Session, column: Any, needle: str) -> ColumnElement[bool]:
     return column.like(pattern, escape="\\")  # type: ignore[no-any-return]
 
 
+def _needles(f: ExploreFilter) -> list[str]:
+    """What must occur in the text: every word of the search, and the phrase as a whole."""
+    needles = _words(f.search)
+    if f.phrase.strip():
+        needles.append(f.phrase.strip())
+    return needles
+
+
+def _text_conditions(session: Session, f: ExploreFilter) -> list[ColumnElement[bool]]:
+    """Every needle occurs in the redacted text (case-insensitive substring, as LIKE says).
+
+    Migration 0006 indexes the text by trigrams. On PostgreSQL the pg_trgm GIN index serves
+    the ILIKE as written. On SQLite the FTS5 table answers a MATCH of the needles; the LIKE
+    stays beside it, so the meaning is exactly the LIKE's (FTS5 also folds non-ASCII case)."""
+    needles = _needles(f)
+    conditions = [_like(session, Message.text, needle) for needle in needles]
+    if _dialect(session) == "sqlite":
+        match = _fts_match(needles)
+        if match is not None and _fts_is_selective(session, match):
+            conditions.append(Message.id.in_(_fts_rowids(match)))  # type: ignore[union-attr]
+    return conditions
+
+
+def _fts_match(needles: Sequence[str]) -> str | None:
+    """An FTS5 query: each needle of 3 or more characters as a quoted string, all required.
+
+    With the trigram tokenizer a quoted string matches as a substring; a shorter needle has
+    no trigram to look up and is left to the LIKE."""
+    quoted = ['"' + n.replace('"', '""') + '"' for n in needles if len(n) >= TRIGRAM]
+    return " AND ".join(quoted) or None
+
+
+def _fts_rowids(match: str) -> Select[Any]:
+    return (
+        select(literal_column("rowid"))
+        .select_from(table("message_fts"))
+        .where(literal_column("message_fts").op("MATCH")(match))
+    )
+
+
+def _fts_is_selective(session: Session, match: str) -> bool:
+    """True when at most FTS_DRIVES messages (of all time) match: then the index finds them
+    and the period is checked on each. A common word is found sooner by walking the period
+    newest-first with the LIKE, which stops at the sample size."""
+    probe = _fts_rowids(match).limit(FTS_DRIVES + 1).subquery()
+    return int(session.scalar(select(func.count()).select_from(probe)) or 0) <= FTS_DRIVES
+
+
 def _customer_scored() -> list[ColumnElement[bool]]:
     return [
         Message.scored_at.is_not(None),  # type: ignore[union-attr]
@@ -208,10 +268,7 @@ def _message_conditions(
         conditions.append(Message.source.in_(f.sources))  # type: ignore[attr-defined]
     if f.languages:
         conditions.append(Message.language.in_(f.languages))  # type: ignore[union-attr]
-    for word in _words(f.search):
-        conditions.append(_like(session, Message.text, word))
-    if f.phrase.strip():
-        conditions.append(_like(session, Message.text, f.phrase.strip()))
+    conditions.extend(_text_conditions(session, f))
     if f.unhandled:
         # An alias: the verbatim query also joins message_handling, and the subquery must not
         # correlate to that join.
@@ -274,9 +331,8 @@ def overview(
     if f.needs_messages:
         result.from_rollups = False
         sample = _mentions_query(session, f).limit(SAMPLE_MENTIONS).subquery()
-        _add_groups(session, result, sample.c.created_at, sample, f, zone)
+        _add_sample(session, result, sample, f, zone)
         result.sampled = result.histogram_sampled = result.total.count >= SAMPLE_MENTIONS
-        result.histogram = _histogram(session, sample)
         return result
     first, last = _whole_days(f, zone) if hours == 24 and days is not None else (None, None)
     if days is None or first is None or last is None:
@@ -339,7 +395,9 @@ class DayCache:
     A 90-day chart then reads ~200,000 rollup rows once; after that each filter change sums
     ~100 cached rows per day. A day is read again when a message created on it is (re)scored
     (found through the scored_at index), and every day after `max_age` (a re-score that only
-    lowered the newest score time, or a rollup rebuild, shows within that time)."""
+    lowered the newest score time, or a rollup rebuild, shows within that time). A web process
+    calls `warm` at start-up, so that neither its first long chart nor the one after an expiry
+    waits for the full read."""
 
     def __init__(self, zone: ZoneInfo, max_age: timedelta = timedelta(minutes=10)) -> None:
         self.zone = zone
@@ -348,6 +406,8 @@ class DayCache:
         self._seen: datetime | None = None
         self._filled_at: datetime | None = None
         self._lock = threading.Lock()
+        self.ready = threading.Event()  # set once warm() has filled the days
+        self._stopped = threading.Event()
 
     def _forget_changed(self, session: Session) -> None:
         latest = session.scalar(select(func.max(Message.scored_at)))
@@ -378,16 +438,56 @@ class DayCache:
             self._forget_changed(session)
             missing = [d for d in wanted if d not in self._days]
             if missing:
-                f = ExploreFilter(
-                    since=_midnight(missing[0], self.zone),
-                    until=_midnight(missing[-1] + timedelta(days=1), self.zone),
-                )
-                grouped: dict[date, list[DayRow]] = defaultdict(list)
-                for row in _group_rows(session, Rollup.bucket, None, f, 24, self.zone):
-                    grouped[row[0].date()].append(row)
-                for day in missing:
-                    self._days[day] = grouped.get(day, [])
+                self._days.update(self._read(session, missing))
             return [row for day in wanted for row in self._days[day]]
+
+    def _read(self, session: Session, days: Sequence[date]) -> dict[date, list[DayRow]]:
+        """The rollup sums of `days` (in order), one grouped read from the first to the last."""
+        f = ExploreFilter(
+            since=_midnight(days[0], self.zone),
+            until=_midnight(days[-1] + timedelta(days=1), self.zone),
+        )
+        grouped: dict[date, list[DayRow]] = defaultdict(list)
+        for row in _group_rows(session, Rollup.bucket, None, f, 24, self.zone):
+            grouped[row[0].date()].append(row)
+        return {day: grouped.get(day, []) for day in days}
+
+    def refresh(self, session: Session, days: int = WARM_DAYS) -> None:
+        """Read the last `days` whole days before today anew and put them in at once.
+
+        The read happens outside the lock (charts keep answering from the days held); the
+        days then count as fresh from the moment the read began."""
+        today = datetime.now(UTC).astimezone(self.zone).date()
+        started = utcnow()
+        latest = session.scalar(select(func.max(Message.scored_at)))
+        fresh = self._read(session, [today - timedelta(days=days - i) for i in range(days)])
+        with self._lock:
+            self._days = fresh
+            self._filled_at = started
+            # Anything scored after this read began makes the next chart re-read its days.
+            self._seen = latest
+
+    def warm(self, engine: Engine, days: int = WARM_DAYS) -> threading.Thread:
+        """Keep the last `days` days filled from a background thread: now (a web process's
+        first long chart then finds them) and again every half `max_age`, before they expire."""
+        thread = threading.Thread(
+            target=self._keep_warm, args=(engine, days), name="explore-day-cache", daemon=True
+        )
+        thread.start()
+        return thread
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def _keep_warm(self, engine: Engine, days: int) -> None:
+        while not self._stopped.is_set():
+            try:
+                with session_scope(engine) as session:
+                    self.refresh(session, days)
+                self.ready.set()
+            except Exception:  # the thread's edge: charts then read the rollups themselves
+                log.exception("explorer day cache: reading %d days of rollups failed", days)
+            self._stopped.wait(self.max_age.total_seconds() / 2)
 
 
 def _offsets(since: datetime, until: datetime, zone: ZoneInfo) -> list[tuple[datetime, int]]:
@@ -512,17 +612,48 @@ def _add_groups(
         _add(result, start, brand, phase, channel, tuple(sums))
 
 
+def _histogram_bin(session: Session, score: Any) -> Any:
+    """Which of HISTOGRAM_BINS equal bins over -1..1 a score falls in (clamp in Python)."""
+    scaled = (score + 1.0) * (HISTOGRAM_BINS / 2)
+    # score + 1 >= 0, so truncation is floor; PostgreSQL's integer cast would round instead.
+    return func.floor(scaled) if _dialect(session) == "postgresql" else cast(scaled, Integer)
+
+
 def _histogram(session: Session, sample: Any) -> list[int]:
     """Counts of the sample's scores in HISTOGRAM_BINS equal bins over -1..1, grouped in SQL."""
-    scaled = (sample.c.score + 1.0) * (HISTOGRAM_BINS / 2)
-    # score + 1 >= 0, so truncation is floor; PostgreSQL's integer cast would round instead.
-    index = (
-        func.floor(scaled) if _dialect(session) == "postgresql" else cast(scaled, Integer)
-    ).label("bin")
+    index = _histogram_bin(session, sample.c.score).label("bin")
     counts = [0] * HISTOGRAM_BINS
     for value, count in session.execute(select(index, func.count()).group_by(index)):
         counts[min(max(int(value), 0), HISTOGRAM_BINS - 1)] += int(count)
     return counts
+
+
+def _add_sample(
+    session: Session, result: Overview, sample: Any, f: ExploreFilter, zone: ZoneInfo
+) -> None:
+    """The message path's charts and histogram from one grouped read of the sample (time bin
+    × brand × phase × channel × score bin): the capped subquery runs once, not twice."""
+    c = sample.c
+    hours = result.bin_hours
+    bin_ = _bin_expression(session, c.created_at, hours, zone, f.since, f.until).label("bin")
+    score_bin = _histogram_bin(session, c.score).label("score_bin")
+    keys = (bin_, func.coalesce(c.brand, NO_BRAND), c.phase, c.channel, score_bin)
+    query = select(
+        *keys,
+        func.count(),
+        func.sum(c.score),
+        func.sum(case((c.label == "negative", 1), else_=0)),
+        func.sum(case((c.label == "positive", 1), else_=0)),
+    ).group_by(*keys)
+    counts = [0] * HISTOGRAM_BINS
+    bins: dict[Any, datetime] = {}
+    for value, brand, phase, channel, index, *sums in session.execute(query):
+        start = bins.get(value)
+        if start is None:
+            start = bins[value] = _as_bin(value, hours, zone)
+        _add(result, start, brand, phase, channel, tuple(sums))
+        counts[min(max(int(index), 0), HISTOGRAM_BINS - 1)] += int(sums[0])
+    result.histogram = counts
 
 
 def _mentions_query(session: Session, f: ExploreFilter) -> Select[Any]:
@@ -670,8 +801,12 @@ def verbatims(
 ) -> list[Verbatim]:
     """One page of the messages behind the filter (customer turns only), sorted server-side."""
     column = SORTABLE.get(sort, Message.created_at)
-    order = column.desc() if descending else column.asc()  # type: ignore[union-attr]
-    tie = Message.id.desc() if descending else Message.id.asc()  # type: ignore[union-attr]
+    # Equal ratings (there are five values) and sentiments follow in time order: the
+    # (rating, created_at) index then hands out a page in order, and on PostgreSQL it checks
+    # the period on the index entries instead of fetching rows from outside the period.
+    keys = [column] if column is Message.created_at else [column, Message.created_at]
+    keys.append(Message.id)
+    order = [k.desc() if descending else k.asc() for k in keys]  # type: ignore[attr-defined]
     # Over more than two days the sort column's index wins: walking it finds a page of matches
     # fast, where sorting every message of a long period would not.
     by_index = sort == "created_at" or f.until - f.since <= timedelta(days=2)
@@ -679,8 +814,26 @@ def verbatims(
     if sort != "created_at":
         # Messages without a rating/sentiment go last in either direction.
         query = query.where(column.is_not(None))  # type: ignore[union-attr]
-    query = query.order_by(order, tie).offset(offset).limit(limit)
-    return _attach(session, session.execute(query).all())
+    query = query.order_by(*order).offset(offset).limit(limit)
+    with _serial(session):
+        rows = session.execute(query).all()
+    return _attach(session, rows)
+
+
+@contextmanager
+def _serial(session: Session) -> Iterator[None]:
+    """No parallel workers for one PostgreSQL query (a page of 50 rows): starting them cost
+    more than the whole walk on the bench (brand + phase page: 57-219 ms with, 16-36 without)."""
+    if _dialect(session) != "postgresql":
+        yield
+        return
+    setting = "max_parallel_workers_per_gather"
+    before = session.scalar(select(func.current_setting(setting)))
+    session.execute(select(func.set_config(setting, "0", True)))  # this transaction only
+    try:
+        yield
+    finally:
+        session.execute(select(func.set_config(setting, before, True)))
 
 
 def count_verbatims(session: Session, f: ExploreFilter) -> int:

@@ -502,3 +502,20 @@ def test_the_csv_export_holds_exactly_the_filtered_messages(
     assert sheet is not None
     ids = [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)]
     assert ids == expected
+
+
+def test_a_new_web_process_fills_the_explorer_day_cache_before_the_first_chart(
+    explorer: tuple[str, object],
+) -> None:
+    """create_app warms the day cache in the background; the page's callbacks use that one."""
+    import sys
+
+    from storage.explore import DayCache
+
+    _, server = explorer
+    page = next(m for name, m in sys.modules.items() if name.endswith("pages.explore"))
+    days = server.config[page.DAY_CACHE_KEY]  # type: ignore[attr-defined]
+    assert isinstance(days, DayCache)
+    assert days.ready.wait(30)  # filled without any request
+    with server.app_context():  # type: ignore[attr-defined]
+        assert page._day_cache() is days
