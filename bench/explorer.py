@@ -62,6 +62,10 @@ SENTENCES: tuple[tuple[str, int, str, str], ...] = (
     ("loyalty", 1, "nl", "Ik raad deze winkel iedereen aan."),
     ("loyalty", -1, "en", "Never again at this shop."),
 )
+# One message in RARE_EVERY also names the courier: a word the text index finds in a few
+# hundred messages of 30 days, where LIKE/ILIKE read every message of the period.
+RARE_EVERY = 2_000
+RARE_SENTENCE = " Bezorger Zwartwoud zette het pakket bij de buren."
 BRANDS = (("voltera", 0.55), ("stroomz", 0.25), ("kabelhuis", 0.15), (None, 0.05))
 CHANNELS = (("review", 0.45), ("social", 0.4), ("chat", 0.15))
 SOURCES = {"review": ("appstore", "trustpilot"), "social": ("x",), "chat": ("zendesk",)}
@@ -120,6 +124,9 @@ def generate(count: int, days: int, seed: int = 11) -> Data:
             value = 3.3 + 1.5 * means.get("delivery", 0) + means.get("service", 0)
             value += 0.4 * means.get("use", 0) + rng.gauss(0, 0.5)
             rating = float(min(5, max(1, round(value))))
+        body = " ".join(p[3] for p in picked)
+        if i % RARE_EVERY == 0:
+            body += RARE_SENTENCE  # a rare word, without drawing from rng (the rest stays put)
         messages.append(
             (
                 i,
@@ -127,7 +134,7 @@ def generate(count: int, days: int, seed: int = 11) -> Data:
                 f"{source}-{i}",
                 channel,
                 picked[0][2],
-                " ".join(p[3] for p in picked),
+                body,
                 created,
                 rating,
                 f"{source}-c{i}" if channel == "chat" else None,
@@ -182,14 +189,41 @@ def _message_row(row: tuple[Any, ...], now: datetime, as_text: bool) -> tuple[An
 
 
 def _secondary_indexes(engine: Engine) -> list[tuple[str, str]]:
-    """(name, CREATE statement) of the message table's secondary indexes, from the models."""
+    """(name, CREATE statement) of the message table's secondary indexes: the models' and, on
+    PostgreSQL, the trigram index of migration 0006 (as the database has it)."""
     from sqlalchemy.schema import CreateIndex
 
+    from storage.models import TEXT_SEARCH_INDEX
+
     table = Message.__table__  # type: ignore[attr-defined]
-    return [
+    indexes = [
         (index.name, str(CreateIndex(index).compile(dialect=engine.dialect)))
         for index in table.indexes
     ]
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            indexes += list(
+                connection.execute(
+                    text("SELECT indexname, indexdef FROM pg_indexes WHERE indexname = :n"),
+                    {"n": TEXT_SEARCH_INDEX},
+                )
+            )
+    return indexes
+
+
+def _text_triggers(engine: Engine) -> list[tuple[str, str]]:
+    """(name, CREATE statement) of the triggers that keep SQLite's FTS5 table in sync."""
+    if engine.dialect.name != "sqlite":
+        return []
+    with engine.connect() as connection:
+        return list(
+            connection.execute(
+                text(
+                    "SELECT name, sql FROM sqlite_master "
+                    "WHERE type = 'trigger' AND tbl_name = 'message'"
+                )
+            )
+        )
 
 
 def load(engine: Engine, data: Data) -> None:
@@ -197,9 +231,14 @@ def load(engine: Engine, data: Data) -> None:
     now = datetime.now(UTC)
     dialect = engine.dialect.name
     indexes = _secondary_indexes(engine)
+    # Like the indexes, the text index is built once after the load (FTS5 'rebuild'), not
+    # row by row through its triggers; ingest keeps it through them (store_batch).
+    triggers = _text_triggers(engine)
     with engine.begin() as connection:
         for name, _ in indexes:
             connection.execute(text(f"DROP INDEX IF EXISTS {name}"))
+        for name, _ in triggers:
+            connection.execute(text(f"DROP TRIGGER IF EXISTS {name}"))
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
@@ -247,6 +286,10 @@ def load(engine: Engine, data: Data) -> None:
         raw.close()
     with engine.begin() as connection:
         for _, create in indexes:
+            connection.execute(text(create))
+        if triggers:
+            connection.execute(text("INSERT INTO message_fts (message_fts) VALUES ('rebuild')"))
+        for _, create in triggers:
             connection.execute(text(create))
     with session_scope(engine) as session:
         # The same definition the worker applies incrementally (storage.rollups.contributions).
@@ -296,6 +339,8 @@ CHART_FILTERS: tuple[tuple[str, str], ...] = (
     ("sentiment ≤ -0.5 (message path)", "max=-0.5"),
     ("text search (message path)", "q=klantenservice"),
     ("rare text search, 30 days (message path)", "q=uitverkocht&period=30d&brand=kabelhuis"),
+    ("rare word (1 in 2,000 messages), 30 days", "q=zwartwoud&period=30d"),
+    ("word in no message, 90 days", "q=zwartwater&period=90d"),
     ("unhandled only (message path)", "unhandled=1"),
 )
 PAGE_CASES: tuple[tuple[str, str, int, str, bool], ...] = (
@@ -390,6 +435,7 @@ def measure(engine: Engine, repeats: int) -> dict[str, list[Timing]]:
     results: dict[str, list[Timing]] = {
         "charts": [],
         "cold": [],
+        "warmed": [],
         "baseline": [],
         "pages": [],
         "other": [],
@@ -402,6 +448,19 @@ def measure(engine: Engine, repeats: int) -> dict[str, list[Timing]]:
         results["cold"].append(
             timed(name, max(3, repeats // 4), lambda q=query: charts_for(q, DayCache(zone)))
         )
+    # The same process with its day cache warmed at start-up (create_app calls DayCache.warm):
+    # the first chart, timed once the background fill is done.
+    for name, query in CHART_FILTERS[2:4]:
+        seconds = []
+        for _ in range(max(3, repeats // 4)):
+            fresh = DayCache(zone)
+            fresh.warm(engine)
+            assert fresh.ready.wait(120), "the day cache was not filled in 120 s"
+            fresh.stop()
+            started = time.perf_counter()
+            charts_for(query, fresh)
+            seconds.append(time.perf_counter() - started)
+        results["warmed"].append(Timing(name, seconds))
     for name, query in CHART_FILTERS[:4]:
         f = to_filter(parse_query(query), zone)
         results["baseline"].append(
@@ -431,9 +490,15 @@ def report(title: str, results: dict[str, list[Timing]]) -> None:
         f"| **all filter changes together** | {statistics.median(every) * 1000:.0f} | "
         f"**{Timing('all', every).p95 * 1000:.0f}** |"
     )
-    print("\n| first long chart of a fresh web process (no cached days) | p50 ms | p95 ms |")
+    print("\n| first long chart of a fresh web process, no warm-up (the fill) | p50 ms | p95 ms |")
     print("| --- | ---: | ---: |")
     for timing in results["cold"]:
+        print(f"| {timing.name} | {timing.p50 * 1000:.0f} | {timing.p95 * 1000:.0f} |")
+    print(
+        "\n| first long chart of a fresh web process, days warmed at start-up | p50 ms | p95 ms |"
+    )
+    print("| --- | ---: | ---: |")
+    for timing in results["warmed"]:
         print(f"| {timing.name} | {timing.p50 * 1000:.0f} | {timing.p95 * 1000:.0f} |")
     print("\n| baseline: the same groups from every phase score | p50 ms | ratio to rollups |")
     print("| --- | ---: | ---: |")
