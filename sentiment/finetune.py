@@ -288,13 +288,18 @@ def train(
     *,
     encoder_path: str | Path | None = None,
     progress: bool = True,
+    head_init: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> tuple[SentimentModel, History]:
-    """Train LoRA + head; keep the epoch with the best held-out macro-F1."""
+    """Train LoRA + head; keep the epoch with the best held-out macro-F1.
+
+    `head_init` (weight, bias): start the head there (e.g. the shipped head) instead of the
+    warm start; sentiment.own_models does, for a team's few hundred labels."""
     if config.threads:
         torch.set_num_threads(config.threads)
     random.seed(config.seed)
     torch.manual_seed(config.seed)
-    head_init = warm_start_head(train_items, encoder_path) if config.warm_start else None
+    if head_init is None and config.warm_start:
+        head_init = warm_start_head(train_items, encoder_path)
     torch.manual_seed(config.seed)  # LoRA init independent of what warm start consumed
     model, tokenizer = build_model(config, encoder_path, head_init)
     weights = _class_weights(train_items)
