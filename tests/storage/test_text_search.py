@@ -242,3 +242,15 @@ def test_a_warmed_day_cache_answers_the_first_long_chart_without_reading_rollups
         days.stop()
     assert warmed.total.count == direct.total.count > 0
     assert warmed.total.score_sum == pytest.approx(direct.total.score_sum)
+
+
+def test_the_message_path_histogram_from_its_one_grouped_read_matches_the_rollup_path(
+    engine: Engine, seeded: Seeded
+) -> None:
+    f = _period(seeded)
+    with session_scope(engine) as session:
+        by_rollups = overview(session, f, ZONE)
+        by_messages = overview(session, f.narrowed(unhandled=True), ZONE)  # nothing handled
+    assert by_rollups.from_rollups and not by_messages.from_rollups
+    assert by_messages.histogram == by_rollups.histogram
+    assert sum(by_messages.histogram) == by_messages.total.count > 100
