@@ -121,13 +121,21 @@ def build_analyzer(current: Settings):  # type: ignore[no-untyped-def]
         )
         for p in current.phases
     ]
-    log.info("loading sentiment model %s", current.sentiment.model)
+    log.info(
+        "loading sentiment model %s (%s, quantize %s, %d torch threads)",
+        current.sentiment.model,
+        current.sentiment.device,
+        current.sentiment.quantize,
+        torch.get_num_threads(),
+    )
     return Analyzer(
         specs,
         model=current.sentiment.model,
         batch_size=current.sentiment.batch_size,
         max_length=current.sentiment.max_length,
         phase_threshold=current.sentiment.phase_threshold,
+        device=current.sentiment.device,
+        quantize=current.sentiment.quantize,
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
+from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from urllib.parse import urlencode
@@ -56,6 +57,26 @@ def subject(alert: Alert, settings: Settings, language: str) -> str:
     return t("alert_subject", language, brand=brand, phase=phase)
 
 
+def explorer_link(alert: Alert, settings: Settings) -> str:
+    """The explorer on this alert's brand × phase, from the start of the window that raised it to
+    its end (or a window's length after its start, while open): the page's documented URL
+    parameters (docs/explorer.md), in the dashboard's time zone."""
+    zone = ZoneInfo(settings.dashboard.timezone)
+    window = timedelta(minutes=settings.alerts.window_minutes)
+    start = alert.started_at - window
+    end = alert.ended_at or alert.started_at + window
+    query = urlencode(
+        {
+            "brand": alert.brand,
+            "phase": alert.phase,
+            "period": "custom",
+            "from": start.astimezone(zone).strftime("%Y-%m-%dT%H:%M"),
+            "to": end.astimezone(zone).strftime("%Y-%m-%dT%H:%M"),
+        }
+    )
+    return f"{settings.email.explorer_base_url.rstrip('/')}/explore?{query}"
+
+
 def alert_email(alert: Alert, settings: Settings, address: str, language: str) -> EmailMessage:
     message = EmailMessage()
     message["Subject"] = subject(alert, settings, language)
@@ -64,8 +85,7 @@ def alert_email(alert: Alert, settings: Settings, address: str, language: str) -
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain=settings.email.sender.rpartition("@")[2] or None)
     message["Content-Language"] = language
-    query = urlencode({"brand": alert.brand, "phase": alert.phase})
-    link = f"{settings.email.explorer_base_url.rstrip('/')}/explore?{query}"
+    link = explorer_link(alert, settings)
     message.set_content(
         f"{describe(alert, settings, language)}\n\n"
         f"{t('alert_details', language)}: {alert.reason}\n\n{link}\n"

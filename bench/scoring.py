@@ -1,6 +1,7 @@
-"""Scoring benchmark: `Analyzer.analyze` in worker-sized batches vs. a naive one-at-a-time loop.
+"""Scoring benchmark: `Analyzer.analyze` in worker batches (float and int8) against one default
+`transformers.pipeline` call per message, in one process, on the same texts.
 
-Both use the same built-in model and steps in one process; their scores are compared to be equal."""
+Every path computes language, units, phases and sentiment; the results are compared."""
 
 from __future__ import annotations
 
@@ -18,25 +19,37 @@ if str(ROOT) not in sys.path:
 
 import torch  # noqa: E402
 from tqdm import tqdm  # noqa: E402
+from transformers import pipeline  # noqa: E402
 
 from app import build_analyzer, build_normaliser  # noqa: E402
-from config import load_settings  # noqa: E402
+from config import Settings, load_settings  # noqa: E402
 from ingest.sources.demo import DemoSource  # noqa: E402
 from sentiment import Analyzer, TextInput  # noqa: E402
-from sentiment.classifier import HeadClassifier  # noqa: E402
+from sentiment.adapted import AdaptedClassifier  # noqa: E402
+from sentiment.classifier import (  # noqa: E402
+    HeadClassifier,
+    HubClassifier,
+    Prediction,
+    predictions_from_probabilities,
+)
+from sentiment.labels import label_for  # noqa: E402
 from sentiment.language import detect_language  # noqa: E402
 from sentiment.pipeline import _clean  # noqa: E402  (the same cleaning step, not a copy)
 from sentiment.segment import split_units  # noqa: E402
 
+ScoringPath = Callable[[Sequence[TextInput]], list["Scored"]]
+
 
 @dataclass(frozen=True)
 class Scored:
-    """What both paths produce per message, to check they agree."""
+    """What every path produces per message, to check they agree."""
 
     language: str
     phases: tuple[tuple[str, ...], ...]
     unit_scores: tuple[float, ...]
+    unit_labels: tuple[str, ...]
     score: float | None
+    label: str | None
 
 
 def customer_inputs(count: int, seed: int, redact: Callable[[str], str]) -> list[TextInput]:
@@ -53,63 +66,119 @@ def customer_inputs(count: int, seed: int, redact: Callable[[str], str]) -> list
     return inputs[:count]
 
 
-def batched(analyzer: Analyzer, chunk: Sequence[TextInput]) -> list[Scored]:
-    """The project's path: one `analyze` call per worker batch, as the scoring worker makes it."""
-    return [
-        Scored(
-            analysis.language,
-            tuple(u.phases for u in analysis.units),
-            tuple(u.score for u in analysis.units),
-            analysis.score,
-        )
-        for analysis in analyzer.analyze(chunk)
-    ]
+def batched(analyzer: Analyzer) -> ScoringPath:
+    """The product's path: one `analyze` call per worker batch, as the scoring worker makes it."""
 
-
-def naive(analyzer: Analyzer, inputs: Sequence[TextInput]) -> list[Scored]:
-    """One message at a time, one forward pass per unit (a `pipeline(...)` call with its default
-    batch_size=1: torch.no_grad, no batching, no length sorting, no inference_mode)."""
-    encoder, matcher = analyzer.encoder, analyzer.matcher
-    head = analyzer.classifier
-    assert isinstance(head, HeadClassifier)
-    out: list[Scored] = []
-    for item in inputs:
-        text = _clean(item.text)
-        language = detect_language(text, item.language)
-        units = split_units(text) if item.role in (None, "customer") else []
-        phases: list[tuple[str, ...]] = []
-        scores: list[float] = []
-        for unit in units:
-            encoded = encoder.tokenizer(
-                unit, truncation=True, max_length=encoder.max_length, return_tensors="pt"
+    def run(chunk: Sequence[TextInput]) -> list[Scored]:
+        return [
+            Scored(
+                analysis.language,
+                tuple(u.phases for u in analysis.units),
+                tuple(u.score for u in analysis.units),
+                tuple(u.label for u in analysis.units),
+                analysis.score,
+                analysis.label,
             )
-            with torch.no_grad():
-                hidden = encoder.model(**encoded).last_hidden_state
-            # One unpadded sequence: the mean over its tokens is the masked mean.
-            embedding = torch.nn.functional.normalize(hidden.mean(dim=1), dim=-1)
-            phases.append(matcher.assign([unit], embedding)[0])
-            scores.append(head.predict_embeddings(embedding)[0].score)
-        score = sum(scores) / len(scores) if scores else None
-        out.append(Scored(language, tuple(phases), tuple(scores), score))
-    return out
+            for analysis in analyzer.analyze(chunk)
+        ]
+
+    return run
+
+
+def pipeline_baseline(analyzer: Analyzer) -> ScoringPath:
+    """One `transformers.pipeline` call per message, default settings (batch_size 1, no_grad).
+
+    The built-in models are a sentence encoder plus a linear head, which no pipeline task
+    computes whole, so the honest equivalent is the "feature-extraction" pipeline on the same
+    encoder weights, then what the product does with its output: mean pooling, L2 norm, the phase
+    matcher and the head. An adapted (LoRA) classifier has its own encoder: a second
+    feature-extraction pipeline for the sentiment, as the product makes a second encoder pass. A
+    Hugging Face classifier gets the "text-classification" pipeline (top_k=None: the expected
+    value over labels needs every label's probability)."""
+    features = pipeline(
+        "feature-extraction", model=analyzer.encoder.model, tokenizer=analyzer.encoder.tokenizer
+    )
+    classifier = analyzer.classifier
+    sentiment: Callable[[list[str], torch.Tensor], list[Prediction]]
+    if isinstance(classifier, HeadClassifier) and classifier.encoder is analyzer.encoder:
+
+        def sentiment(units: list[str], embeddings: torch.Tensor) -> list[Prediction]:
+            return classifier.predict_embeddings(embeddings)
+
+    elif isinstance(classifier, AdaptedClassifier | HeadClassifier):
+        own = pipeline(
+            "feature-extraction",
+            model=classifier.encoder.model,
+            tokenizer=classifier.encoder.tokenizer,
+        )
+
+        def sentiment(units: list[str], embeddings: torch.Tensor) -> list[Prediction]:
+            return classifier.predict_embeddings(mean_pooled(own(units)))
+
+    elif isinstance(classifier, HubClassifier):
+        classify = pipeline(
+            "text-classification", model=classifier.model, tokenizer=classifier.tokenizer
+        )
+        labels = [classifier.model.config.id2label[i] for i in range(len(classifier.values))]
+
+        def sentiment(units: list[str], embeddings: torch.Tensor) -> list[Prediction]:
+            rows = []
+            for scores in classify(units, top_k=None):
+                by_label = {s["label"]: s["score"] for s in scores}
+                rows.append([by_label[label] for label in labels])
+            return predictions_from_probabilities(torch.tensor(rows), classifier.values)
+
+    else:
+        sys.exit(f"no pipeline baseline for {type(classifier).__name__}")
+
+    def run(chunk: Sequence[TextInput]) -> list[Scored]:
+        out: list[Scored] = []
+        for item in chunk:
+            text = _clean(item.text)
+            language = detect_language(text, item.language)
+            units = split_units(text) if item.role in (None, "customer") else []
+            if not units:
+                out.append(Scored(language, (), (), (), None, None))
+                continue
+            embeddings = mean_pooled(features(units))  # the one pipeline call per message
+            phases = analyzer.matcher.assign(units, embeddings)
+            predictions = sentiment(units, embeddings)
+            score = sum(p.score for p in predictions) / len(predictions)
+            out.append(
+                Scored(
+                    language,
+                    tuple(phases),
+                    tuple(p.score for p in predictions),
+                    tuple(p.label for p in predictions),
+                    score,
+                    label_for(score),
+                )
+            )
+        return out
+
+    return run
+
+
+def mean_pooled(outputs: list[list[list[list[float]]]]) -> torch.Tensor:
+    """Feature-extraction output (per text: 1 × tokens × dim, unpadded) → normalised means."""
+    rows = [torch.tensor(output[0]).mean(dim=0) for output in outputs]
+    return torch.nn.functional.normalize(torch.stack(rows), dim=-1)
 
 
 def measure(
-    analyzer: Analyzer, inputs: Sequence[TextInput], batch_size: int
+    paths: dict[str, ScoringPath], inputs: Sequence[TextInput], batch_size: int
 ) -> dict[str, tuple[list[Scored], float, float]]:
-    """Both paths over the same worker batches, taken in turns (alternating which goes first)
-    so that both see the same load on a shared machine. Path → (results, wall s, CPU s)."""
-    paths: dict[str, Callable[[Sequence[TextInput]], list[Scored]]] = {
-        "naive": lambda chunk: naive(analyzer, chunk),
-        "batched": lambda chunk: batched(analyzer, chunk),
-    }
+    """Every path over the same worker batches, taken in turns (rotating which goes first) so
+    that all see the same load on a shared machine. Path → (results, wall s, CPU s)."""
     scored: dict[str, list[Scored]] = {name: [] for name in paths}
     seconds = dict.fromkeys(paths, 0.0)
     cpu_seconds = dict.fromkeys(paths, 0.0)
-    with tqdm(total=len(inputs), desc="naive + batched", unit=" msg", leave=False) as progress:
+    names = list(paths)
+    with tqdm(total=len(inputs), desc="all paths", unit=" msg", leave=False) as progress:
         for round_, start in enumerate(range(0, len(inputs), batch_size)):
             chunk = inputs[start : start + batch_size]
-            for name in list(paths)[:: 1 if round_ % 2 == 0 else -1]:
+            shift = round_ % len(names)
+            for name in names[shift:] + names[:shift]:
                 started, cpu_started = time.perf_counter(), time.process_time()
                 scored[name].extend(paths[name](chunk))
                 seconds[name] += time.perf_counter() - started
@@ -118,8 +187,9 @@ def measure(
     return {name: (scored[name], seconds[name], cpu_seconds[name]) for name in paths}
 
 
-def compare(fast: Sequence[Scored], slow: Sequence[Scored]) -> dict[str, float | int]:
+def compare(fast: Sequence[Scored], slow: Sequence[Scored]) -> dict[str, float | int | str]:
     unit_diff = message_diff = 0.0
+    units = same_unit_labels = messages = same_message_labels = 0
     phase_mismatches = language_mismatches = unit_count_mismatches = 0
     for a, b in zip(fast, slow, strict=True):
         language_mismatches += a.language != b.language
@@ -129,89 +199,121 @@ def compare(fast: Sequence[Scored], slow: Sequence[Scored]) -> dict[str, float |
         phase_mismatches += sum(x != y for x, y in zip(a.phases, b.phases, strict=True))
         for x, y in zip(a.unit_scores, b.unit_scores, strict=True):
             unit_diff = max(unit_diff, abs(x - y))
+        units += len(a.unit_labels)
+        same_unit_labels += sum(x == y for x, y in zip(a.unit_labels, b.unit_labels, strict=True))
         if a.score is not None and b.score is not None:
             message_diff = max(message_diff, abs(a.score - b.score))
+            messages += 1
+            same_message_labels += a.label == b.label
         elif (a.score is None) != (b.score is None):
             message_diff = float("inf")
     return {
         "max |unit score diff|": unit_diff,
         "max |message score diff|": message_diff,
+        "same unit label": f"{same_unit_labels}/{units} ({same_unit_labels / max(units, 1):.2%})",
+        "same message label": (
+            f"{same_message_labels}/{messages} ({same_message_labels / max(messages, 1):.2%})"
+        ),
         "units with different phases": phase_mismatches,
         "messages with different language": language_mismatches,
         "messages with different unit count": unit_count_mismatches,
     }
 
 
+def with_quantize(settings: Settings, quantize: str) -> Settings:
+    sentiment = settings.sentiment.model_copy(update={"quantize": quantize})
+    return settings.model_copy(update={"sentiment": sentiment})
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=(
-            "Scoring throughput: Analyzer.analyze (language, units, phases, sentiment; built-in "
-            "model) in worker-sized batches vs. a naive per-message, per-unit loop over the same "
-            "model, in one process, with a check that both give the same scores."
+            "Scoring throughput, end to end (language, units, phases, sentiment): "
+            "Analyzer.analyze in worker batches, float and int8 (fp16 with sentiment.device = "
+            '"cuda"), against one default transformers.pipeline call per message on the same '
+            "model, in one process, with a check of how far the results agree. The model, device "
+            "and threads are what app.build_analyzer(load_settings()) builds (--config or "
+            "CXPULSE_CONFIG to choose another file)."
         )
     )
     parser.add_argument("--messages", type=int, default=2_000, help="customer texts (default 2000)")
     parser.add_argument(
         "--threads",
         type=int,
-        default=1,
+        default=0,
         help=(
-            "torch.set_num_threads (default 1; 0 keeps sentiment.threads or torch's own). On a "
-            "shared 2-core machine two intra-op threads wait on each other and both paths slow"
+            "override sentiment.threads with torch.set_num_threads(N) (default 0: keep the "
+            "setting, 1 in the demo configuration, or torch's own where it is unset)"
         ),
     )
     parser.add_argument(
-        "--batch-size", type=int, default=64, help="messages per analyze() call (default 64)"
+        "--batch-size",
+        type=int,
+        default=0,
+        help="messages per analyze() call (default 0: sentiment.batch_size, as the worker uses)",
     )
     parser.add_argument("--seed", type=int, default=7, help="demo generator seed (default 7)")
+    parser.add_argument("--config", type=Path, help="a configuration file (default the demo)")
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
-    if args.messages < 1 or args.batch_size < 1 or args.threads < 0:
-        sys.exit("--messages and --batch-size must be at least 1, --threads at least 0")
+    if args.messages < 1 or args.batch_size < 0 or args.threads < 0:
+        sys.exit("--messages must be at least 1, --batch-size and --threads at least 0")
     logging.disable(logging.WARNING)
-    settings = load_settings()
+    settings = load_settings(args.config)
+    configured = settings.sentiment.quantize
+    cheap = "fp16" if settings.sentiment.device == "cuda" else "int8"
     started = time.perf_counter()
-    analyzer = build_analyzer(settings)
+    analyzers = {
+        "float": build_analyzer(with_quantize(settings, "none")),
+        cheap: build_analyzer(with_quantize(settings, cheap)),
+    }
     if args.threads:
         torch.set_num_threads(args.threads)
-    if not isinstance(analyzer.classifier, HeadClassifier):
-        sys.exit(f"sentiment.model is {settings.sentiment.model!r}; this benchmark needs builtin")
+    batch_size = args.batch_size or settings.sentiment.batch_size
     redactor = build_normaliser(settings).redactor
     inputs = customer_inputs(args.messages, args.seed, lambda text: redactor.redact(text).text)
-    analyzer.analyze(inputs[:16])  # loads the language models; both paths then start warm
-    naive(analyzer, inputs[:4])
+    paths: dict[str, ScoringPath] = {"pipeline": pipeline_baseline(analyzers["float"])}
+    paths |= {name: batched(analyzer) for name, analyzer in analyzers.items()}
+    for run in paths.values():
+        run(inputs[:16])  # loads the language models; every path then starts warm
     loaded = time.perf_counter() - started
+    float_model = analyzers["float"].classifier
     print(
-        f"{len(inputs)} customer texts (seed {args.seed}); model {analyzer.model_name}, "
-        f"encoder batch {settings.sentiment.batch_size}, "
-        f"max_length {settings.sentiment.max_length}, "
-        f"{torch.get_num_threads()} torch threads; loaded and warmed up in {loaded:.1f} s"
+        f"{len(inputs)} customer texts (seed {args.seed}); model {float_model.name} "
+        f"@{float_model.revision} ({settings.sentiment.device}, configured quantize "
+        f"{configured!r}); encoder batch {settings.sentiment.batch_size}, max_length "
+        f"{settings.sentiment.max_length}, {torch.get_num_threads()} torch threads; loaded "
+        f"and warmed up in {loaded:.1f} s"
     )
 
-    runs = measure(analyzer, inputs, args.batch_size)
-    slow, slow_seconds, slow_cpu = runs["naive"]
-    fast, fast_seconds, fast_cpu = runs["batched"]
-
-    units = sum(len(s.unit_scores) for s in fast)
-    print(f"\n  {'path':<44} {'seconds':>8} {'msgs/s':>7} {'units/s':>8} {'msgs/cpu-s':>10}")
-    for name, seconds, cpu in (
-        ("naive: per message, one forward per unit", slow_seconds, slow_cpu),
-        (f"Analyzer.analyze, {args.batch_size} messages per call", fast_seconds, fast_cpu),
-    ):
+    runs = measure(paths, inputs, batch_size)
+    _, base_seconds, base_cpu = runs["pipeline"]
+    units = sum(len(s.unit_scores) for s in runs["float"][0])
+    labels = {
+        "pipeline": "pipeline(), one call per message",
+        "float": f"Analyzer.analyze, {batch_size} msgs/call, float",
+        cheap: f"Analyzer.analyze, {batch_size} msgs/call, {cheap}",
+    }
+    print(
+        f"\n  {'path':<44} {'seconds':>8} {'msgs/s':>7} {'units/s':>8} {'msgs/cpu-s':>10}"
+        f" {'x wall':>7} {'x CPU':>6}"
+    )
+    for name, (_, seconds, cpu) in runs.items():
         print(
-            f"  {name:<44} {seconds:>8.1f} {len(inputs) / seconds:>7.1f}"
+            f"  {labels[name]:<44} {seconds:>8.1f} {len(inputs) / seconds:>7.1f}"
             f" {units / seconds:>8.1f} {len(inputs) / cpu:>10.1f}"
+            f" {base_seconds / seconds:>6.2f}x {base_cpu / cpu:>5.2f}x"
         )
-    print(
-        f"  speed-up: {slow_seconds / fast_seconds:.1f}x wall, {slow_cpu / fast_cpu:.1f}x CPU"
-        f"  ({units} units in {len(inputs)} texts)"
-    )
-    print("\n  agreement (batched vs. naive)")
-    for name, value in compare(fast, slow).items():
-        print(f"  {name:<36} {value:.2e}" if isinstance(value, float) else f"  {name:<36} {value}")
+    print(f"  ({units} units in {len(inputs)} texts; x = speed-up against the pipeline baseline)")
+    for name in analyzers:
+        revision = analyzers[name].classifier.revision
+        print(f"\n  agreement: {name} (revision {revision}) vs. pipeline baseline")
+        for key, value in compare(runs[name][0], runs["pipeline"][0]).items():
+            shown = f"{value:.2e}" if isinstance(value, float) else value
+            print(f"    {key:<36} {shown}")
 
 
 if __name__ == "__main__":

@@ -79,6 +79,21 @@ class SentimentConfig(_Strict):
     max_length: int = Field(default=128, ge=16, le=512)
     threads: int | None = Field(default=None, ge=1)
     phase_threshold: float = Field(default=0.35, ge=0, le=1)
+    device: Literal["cpu", "cuda"] = "cpu"
+    # "int8": dynamic int8 Linear layers on the CPU; "fp16": half precision on CUDA.
+    quantize: Literal["none", "int8", "fp16"] = "none"
+
+    @model_validator(mode="after")
+    def _quantize_fits_device(self) -> SentimentConfig:
+        if self.quantize == "int8" and self.device != "cpu":
+            raise ValueError(
+                'quantize = "int8" runs on the CPU only; with device = "cuda" use "fp16" or "none"'
+            )
+        if self.quantize == "fp16" and self.device != "cuda":
+            raise ValueError(
+                'quantize = "fp16" needs device = "cuda"; on the CPU use "int8" or "none"'
+            )
+        return self
 
 
 WallView = Literal["journey", "feed", "brands", "trend", "moments"]

@@ -14,7 +14,7 @@ from safetensors.torch import load_file
 
 from sentiment.classifier import ModelNotAvailable, Prediction, label_values
 from sentiment.classifier import predictions_from_probabilities as _predictions
-from sentiment.encoder import Encoder
+from sentiment.encoder import Encoder, Quantize, revision_with
 
 BUILTIN_LORA = Path(__file__).with_name("builtin") / "lora"
 WEIGHTS = "adapter.safetensors"  # lora.<module>.A / lora.<module>.B, head.weight / head.bias
@@ -57,6 +57,7 @@ class AdaptedClassifier:
         batch_size: int = 32,
         max_length: int = 128,
         device: str = "cpu",
+        quantize: Quantize = "none",
         encoder_path: str | Path | None = None,
     ) -> None:
         if not is_adapter(path):
@@ -67,22 +68,34 @@ class AdaptedClassifier:
             )
         meta = json.loads((path / META).read_text(encoding="utf-8"))
         tensors = load_file(str(path / WEIGHTS))
+        scaling = float(meta["lora"]["scaling"])
         self.encoder = Encoder(
-            encoder_path, batch_size=batch_size, max_length=max_length, device=device
+            encoder_path,
+            batch_size=batch_size,
+            max_length=max_length,
+            device=device,
+            quantize=quantize,
+            adapt=lambda model: merge_lora(model, tensors, scaling),  # float weights, then int8
         )
-        merge_lora(self.encoder.model, tensors, float(meta["lora"]["scaling"]))
         self.weight = tensors["head.weight"]  # the encoder hands back CPU embeddings
         self.bias = tensors["head.bias"]
         self.labels: list[str] = meta["labels"]
         self.values = label_values(self.labels)
         self.meta = meta
         self.name = meta.get("name", "builtin:all-MiniLM-L6-v2+lora")
-        self.revision = hashlib.sha256((path / WEIGHTS).read_bytes()).hexdigest()[:12]
+        adapter = hashlib.sha256((path / WEIGHTS).read_bytes()).hexdigest()[:12]
+        self.revision = revision_with(adapter, quantize)
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
         if not texts:
             return []
-        embeddings = self.encoder.embed(texts)  # length-sorted batches, inference mode
+        # length-sorted batches, inference mode
+        return self.predict_embeddings(self.encoder.embed(texts))
+
+    def predict_embeddings(self, embeddings: torch.Tensor) -> list[Prediction]:
+        """The head alone, on embeddings from this classifier's own (adapted) encoder."""
+        if len(embeddings) == 0:
+            return []
         with torch.inference_mode():
             probs = (embeddings @ self.weight.T + self.bias).softmax(dim=-1)
         return _predictions(probs, self.values)

