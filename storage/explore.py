@@ -336,15 +336,15 @@ def overview(
         return result
     first, last = _whole_days(f, zone) if hours == 24 and days is not None else (None, None)
     if days is None or first is None or last is None:
-        _add_groups(session, result, Rollup.bucket, None, f, zone)
+        _add_groups(session, result, f, zone)
     else:
         # Partial first and last days (and today) read the rollups; whole days come cached.
         head_end, tail_start = _midnight(first, zone), _midnight(last, zone)
         if f.since < head_end:
-            _add_groups(session, result, Rollup.bucket, None, f.narrowed(until=head_end), zone)
+            _add_groups(session, result, f.narrowed(until=head_end), zone)
         _add_rows(result, days.rows(session, first, last), f)
         if tail_start < f.until:
-            _add_groups(session, result, Rollup.bucket, None, f.narrowed(since=tail_start), zone)
+            _add_groups(session, result, f.narrowed(since=tail_start), zone)
     sample = _mentions_query(session, f).limit(HISTOGRAM_MENTIONS).subquery()
     result.histogram = _histogram(session, sample)
     result.histogram_sampled = sum(result.histogram) >= HISTOGRAM_MENTIONS
@@ -448,7 +448,7 @@ class DayCache:
             until=_midnight(days[-1] + timedelta(days=1), self.zone),
         )
         grouped: dict[date, list[DayRow]] = defaultdict(list)
-        for row in _group_rows(session, Rollup.bucket, None, f, 24, self.zone):
+        for row in _group_rows(session, f, 24, self.zone):
             grouped[row[0].date()].append(row)
         return {day: grouped.get(day, []) for day in days}
 
@@ -547,40 +547,29 @@ def _as_bin(value: Any, hours: int, zone: ZoneInfo) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=zone)
 
 
-def _group_rows(
-    session: Session, moment: Any, sample: Any, f: ExploreFilter, hours: int, zone: ZoneInfo
-) -> Iterator[DayRow]:
-    """One grouped read (time bin × brand × phase × channel), from the rollups (`sample` None)
-    or from a capped subquery of phase mentions; bins as local datetimes."""
-    bin_ = _bin_expression(session, moment, hours, zone, f.since, f.until).label("bin")
-    if sample is None:
-        columns = (
+def _group_rows(session: Session, f: ExploreFilter, hours: int, zone: ZoneInfo) -> Iterator[DayRow]:
+    """One grouped read of the rollups (time bin × brand × phase × channel); bins as local
+    datetimes. (The message path groups its sample in `_add_sample`.)"""
+    bin_ = _bin_expression(session, Rollup.bucket, hours, zone, f.since, f.until).label("bin")
+    keys = (Rollup.brand, Rollup.phase, Rollup.channel)
+    query = (
+        select(
+            bin_,
+            *keys,
             func.sum(Rollup.count),
             func.sum(Rollup.score_sum),
             func.sum(Rollup.negative),
             func.sum(Rollup.positive),
         )
-        keys = (Rollup.brand, Rollup.phase, Rollup.channel)
-    else:
-        c = sample.c
-        columns = (
-            func.count(),
-            func.sum(c.score),
-            func.sum(case((c.label == "negative", 1), else_=0)),
-            func.sum(case((c.label == "positive", 1), else_=0)),
-        )
-        keys = (func.coalesce(c.brand, NO_BRAND), c.phase, c.channel)
-    query = select(bin_, *keys, *columns).group_by(bin_, *keys)
-    if sample is None:
-        query = query.where(Rollup.bucket >= f.since, Rollup.bucket < f.until)  # type: ignore[arg-type]
-        if f.brands:
-            query = query.where(Rollup.brand.in_(f.brands))  # type: ignore[attr-defined]
-        if f.phases:
-            query = query.where(Rollup.phase.in_(f.phases))  # type: ignore[attr-defined]
-        if f.channels:
-            query = query.where(Rollup.channel.in_(f.channels))  # type: ignore[attr-defined]
-    else:
-        query = query.select_from(sample)
+        .where(Rollup.bucket >= f.since, Rollup.bucket < f.until)  # type: ignore[arg-type]
+        .group_by(bin_, *keys)
+    )
+    if f.brands:
+        query = query.where(Rollup.brand.in_(f.brands))  # type: ignore[attr-defined]
+    if f.phases:
+        query = query.where(Rollup.phase.in_(f.phases))  # type: ignore[attr-defined]
+    if f.channels:
+        query = query.where(Rollup.channel.in_(f.channels))  # type: ignore[attr-defined]
     bins: dict[Any, datetime] = {}
     for value, brand, phase, channel, count, total, negative, positive in session.execute(query):
         start = bins.get(value)
@@ -598,17 +587,8 @@ def _group_rows(
         )
 
 
-def _add_groups(
-    session: Session,
-    result: Overview,
-    moment: Any,
-    sample: Any,
-    f: ExploreFilter,
-    zone: ZoneInfo,
-) -> None:
-    for start, brand, phase, channel, *sums in _group_rows(
-        session, moment, sample, f, result.bin_hours, zone
-    ):
+def _add_groups(session: Session, result: Overview, f: ExploreFilter, zone: ZoneInfo) -> None:
+    for start, brand, phase, channel, *sums in _group_rows(session, f, result.bin_hours, zone):
         _add(result, start, brand, phase, channel, tuple(sums))
 
 
