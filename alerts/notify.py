@@ -98,7 +98,8 @@ def webhook_payload(alert: Alert, settings: Settings) -> dict[str, str]:
     language = settings.organisation.default_language
     return {
         "text": f"*{subject(alert, settings, language)}*\n{describe(alert, settings, language)}\n"
-        f"_{alert.reason}_",
+        f"_{alert.reason}_\n{explorer_link(alert, settings)}",
+        "explorer_url": explorer_link(alert, settings),
         "brand": alert.brand,
         "phase": alert.phase,
         "started_at": alert.started_at.isoformat(),

@@ -140,6 +140,7 @@ def test_the_webhook_receives_json_with_text_and_is_retried(
     ] * 2
     # Slack and Teams incoming webhooks show `text`; the demo organisation reads Dutch.
     assert "Bezorging & installatie" in body["text"] and "Voltera" in body["text"]
+    assert body["explorer_url"] in body["text"] and "period=custom" in body["explorer_url"]
     assert body["brand"] == "voltera" and body["phase"] == "delivery"
 
 
