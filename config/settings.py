@@ -79,6 +79,8 @@ class SentimentConfig(_Strict):
     max_length: int = Field(default=128, ge=16, le=512)
     threads: int | None = Field(default=None, ge=1)
     phase_threshold: float = Field(default=0.35, ge=0, le=1)
+    # Own model versions (own-v1, …) and the `active` choice of `cxpulse models use`; local only.
+    models_dir: str = Field(default="var/models", description="folder of the local models")
     device: Literal["cpu", "cuda"] = "cpu"
     # "int8": dynamic int8 Linear layers on the CPU; "fp16": half precision on CUDA.
     quantize: Literal["none", "int8", "fp16"] = "none"

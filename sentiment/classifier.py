@@ -179,6 +179,12 @@ def load_classifier(
             batch_size=batch_size, max_length=max_length, device=device, quantize=quantize
         )
         return HeadClassifier(encoder)
+    # own-vN (in var/models) or a LoRA adapter folder; imported here, as it imports this module.
+    from sentiment.own_models import own_classifier
+
+    own = own_classifier(model, batch_size=batch_size, max_length=max_length, device=device)
+    if own is not None:
+        return own
     return HubClassifier(
         model, batch_size=batch_size, max_length=max_length, device=device, quantize=quantize
     )

@@ -451,9 +451,10 @@ def label_stats(session: Session) -> LabelStats:
 
     def counts(column: Any) -> dict[str, int]:
         rows = session.exec(  # type: ignore[call-overload]
-            select(column, func.count()).group_by(column).order_by(func.count().desc())
+            select(column, func.count()).group_by(column)
         ).all()
-        return {("(none)" if value is None else str(value)): int(n) for value, n in rows}
+        named = [("(none)" if value is None else str(value), int(n)) for value, n in rows]
+        return dict(sorted(named, key=lambda pair: (-pair[1], pair[0])))  # most first, then a-z
 
     total, linked, first, last = session.exec(  # type: ignore[call-overload]
         select(

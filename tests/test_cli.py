@@ -100,3 +100,80 @@ def test_users_add_list_disable_from_the_command_line(tmp_path: Path) -> None:
     listed = subprocess.run([*command, "users", "list"], capture_output=True, text=True).stdout
     assert listed.strip() == "anna\tmanager\tdisabled"
     assert "argon2" not in listed
+
+
+LABEL_FILE = ROOT / "tests" / "sentiment" / "data" / "own_labels_nl.csv"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def test_labels_import_reports_bad_rows_then_export_list_and_stats(tmp_path: Path) -> None:
+    labels = tmp_path / "labels.csv"
+    labels.write_text(
+        "text,polarity,phase,created_by\n"
+        "De bezorger was te laat,negative,delivery,anna\n"
+        "Prima,heel goed,,anna\n"
+        "Snel geholpen,positive,service,bram\n",
+        encoding="utf-8",
+    )
+    imported = _cli(tmp_path, "labels", "import", str(labels))
+    assert imported.returncode == 1  # a row was not imported: scripts notice
+    assert f"{labels}:3: polarity 'heel goed' is not one of" in imported.stderr
+    assert "2 labels imported, 0 already stored, 1 rows not imported" in imported.stdout
+    out = tmp_path / "out.csv"
+    exported = _cli(tmp_path, "labels", "export", str(out))
+    assert exported.returncode == 0 and "wrote 2 labels" in exported.stdout
+    assert out.read_text(encoding="utf-8").startswith("text,polarity,phase,language,message_id")
+    again = _cli(tmp_path, "labels", "import", str(out))
+    assert again.returncode == 0 and "0 labels imported, 2 already stored" in again.stdout
+    listed = _cli(tmp_path, "labels", "list")
+    assert "anna\tnegative\tdelivery\t-\tDe bezorger was te laat" in listed.stdout
+    stats = _cli(tmp_path, "labels", "stats")
+    assert stats.stdout.startswith("2 labels (0 about stored messages)")
+    assert "polarity: negative 1, positive 1" in stats.stdout
+    assert "created by: anna 1, bram 1" in stats.stdout
+    missing = _cli(tmp_path, "labels", "import", str(tmp_path / "nope.csv"))
+    assert missing.returncode == 2 and "no such file" in missing.stderr
+
+
+def test_models_train_list_use_and_back_and_eval_a_local_version(tmp_path: Path) -> None:
+    empty = _cli(tmp_path, "models", "train")  # the database has no labels yet
+    assert empty.returncode == 2 and "training needs at least 20" in empty.stderr
+    trained = _cli(
+        tmp_path,
+        "models",
+        "train",
+        "--labels",
+        str(LABEL_FILE),
+        "--epochs",
+        "1",
+        "--max-steps",
+        "1",
+        "--threads",
+        "2",
+    )
+    assert trained.returncode == 0, trained.stderr
+    assert "wrote var/models/own-v1" in trained.stdout
+    assert "switch to it with `cxpulse models use own-v1`" in trained.stdout
+    listed = _cli(tmp_path, "models", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert "* builtin" in listed.stdout and "  own-v1\ttrained " in listed.stdout
+    assert "held out 36" in listed.stdout and "then in use: builtin" in listed.stdout
+    used = _cli(tmp_path, "models", "use", "own-v1")
+    assert used.returncode == 0 and "now in use: own-v1 (was: builtin)" in used.stdout
+    assert "* own-v1" in _cli(tmp_path, "models", "list").stdout
+    wrong = _cli(tmp_path, "models", "use", "own-v7")
+    assert wrong.returncode == 2 and "'own-v7' is not in var/models" in wrong.stderr
+    assert (tmp_path / "var" / "models" / "active").read_text() == "own-v1\n"
+    back = _cli(tmp_path, "models", "use", "builtin")
+    assert back.returncode == 0 and "was: own-v1" in back.stdout
+    no_set = _cli(tmp_path, "eval", "--dataset", str(tmp_path), "--model", "own-v1")
+    assert no_set.returncode == 2 and "not a known labelled data folder" in no_set.stderr
+    bolcom = SHARED_DATA / "nl-bolcom-reviews-pattern"
+    if not bolcom.exists():
+        pytest.skip(f"{bolcom} is not on this machine (evaluation data stays outside the repo)")
+    evaluated = _cli(
+        tmp_path, "eval", "--dataset", str(bolcom), "--model", "own-v1", "--limit", "20"
+    )
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert "nl-bolcom-reviews-pattern · binary · model own-v1" in evaluated.stdout
+    assert "gold \\ predicted" in evaluated.stdout
