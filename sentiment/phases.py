@@ -1,6 +1,22 @@
 """Which journey phases a unit talks about: transparent keyword evidence, then embedding similarity.
 
-Phases are configuration (PhaseSpec); the same code serves another taxonomy (restaurant aspects)."""
+Phases are configuration (PhaseSpec); the same code serves another taxonomy (restaurant aspects).
+
+Keywords match whole words with their regular inflections in Dutch and English ("delay" matches
+"delays", "delayed"; "bezorger" matches "bezorgers"; never "late" inside "related"). A CX manager
+can widen one on purpose with a `*`: "bezorg*" is any word starting with "bezorg", "*bezorger"
+also matches the Dutch compound "pakketbezorger". @handles and URLs are not searched.
+
+Each phase is represented by several prototypes (its descriptions, example phrases and
+keywords); a unit's similarity to a phase is its highest cosine similarity to any of them. A
+keyword hit adds `keyword_weight` to that phase's score; the unit gets every phase whose score is
+within `margin` of the best one, so "the courier was late and the chat only said sorry" keeps
+delivery and service. A unit without a keyword gets a phase by similarity only if it is at
+least `threshold` similar to it and `general_margin` more similar to it than to topic-free
+verdicts ("Great!", "Nooit meer.", GENERIC_STATEMENTS): sentence embeddings carry the sentiment
+as much as the topic, so "Absolutely fantastic evening" is close to every positive example
+phrase; otherwise the unit is "general". The defaults were calibrated on the train splits of
+the airline, customer-support and restaurant sets (docs/quality.md)."""
 
 from __future__ import annotations
 
@@ -14,66 +30,168 @@ from sentiment.encoder import Encoder
 
 GENERAL = "general"  # units about none of the phases
 
+# Regular endings, Dutch and English together (the keywords of a phase mix both languages):
+# plural, past tense, -ing/-ing(en), agent nouns, Dutch -e/-en and diminutives.
+_SUFFIXES = ("s", "es", "'s", "ed", "ing", "ings", "er", "ers", "e", "en", "ingen", "je", "jes")
+_SHORT_SUFFIXES = ("s", "'s")  # keywords of three letters or less ("bag", "fee", "app")
+_VOWELS = "aeiou"
+# Verdicts about no topic at all, Dutch and English: what "general" units look like.
+GENERIC_STATEMENTS = (
+    "Great!",
+    "Terrible.",
+    "I'm very disappointed.",
+    "Highly recommended.",
+    "Never again.",
+    "Thank you!",
+    "It was okay.",
+    "What a great experience.",
+    "The worst experience ever.",
+    "Absolutely fantastic.",
+    "Geweldig!",
+    "Heel slecht.",
+    "Ik ben zeer teleurgesteld.",
+    "Een aanrader.",
+    "Nooit meer.",
+    "Bedankt!",
+    "Het was oké.",
+    "Wat een fijne ervaring.",
+    "De slechtste ervaring ooit.",
+    "Echt top.",
+)
+_NOT_SEARCHED = re.compile(r"https?://\S+|www\.\S+|@\w+")
+
+
+def inflections(word: str) -> set[str]:
+    """The forms one keyword word matches: itself and its regular Dutch/English inflections."""
+    word = word.lower()
+    if len(word) <= 3:
+        return {word, *(word + s for s in _SHORT_SUFFIXES)}
+    forms = {word, *(word + s for s in _SUFFIXES)}
+    last, before = word[-1], word[-2]
+    if last == "e":  # charge → charged, charging, charger; late → later
+        forms |= {word + "d", word + "r", word + "rs", word + "n", word[:-1] + "ing"}
+    if last == "y" and before not in _VOWELS:  # delivery → deliveries; reply → replied
+        forms |= {word[:-1] + "ies", word[:-1] + "ied"}
+    if (
+        last not in _VOWELS + "wxy"
+        and before in _VOWELS
+        and word[-3] not in _VOWELS
+        and not word.endswith(("ing", "ed"))
+    ):  # ship → shipped; stop → stopping; bestel → bestellen
+        forms |= {word + last + s for s in ("ed", "ing", "er", "ers", "e", "en", "ingen")}
+    return forms
+
+
+def keyword_regex(keyword: str) -> str:
+    """A regular expression for one keyword as a CX manager writes it (see the module doc)."""
+    keyword = " ".join(keyword.lower().split())
+    head = keyword.startswith("*")
+    tail = keyword.endswith("*")
+    words = keyword.strip("*").split(" ")
+    parts = [re.escape(w) for w in words[:-1]]
+    last = words[-1]
+    if tail:
+        parts.append(re.escape(last) + r"\w*")
+    else:
+        forms = sorted(inflections(last), key=len, reverse=True)
+        parts.append("(?:" + "|".join(re.escape(f) for f in forms) + ")")
+    body = r"[\s\-]+".join(parts)
+    left = r"\w*" if head else r"(?<!\w)"
+    return left + body + r"(?!\w)"
+
 
 @dataclass(frozen=True)
 class PhaseSpec:
     key: str
     descriptions: tuple[str, ...] = ()  # in any language; all are used
     keywords: tuple[str, ...] = ()  # a CX manager edits these in the config
+    examples: tuple[str, ...] = ()  # example phrases customers write; prototypes only
 
 
 @dataclass
 class PhaseMatcher:
-    """Keyword hits decide first (several phases may match); otherwise the most similar phase
-    by embedding, if it is similar enough; otherwise "general"."""
+    """Keyword evidence plus embedding similarity to each phase's prototypes (module doc)."""
 
     phases: Sequence[PhaseSpec]
     encoder: Encoder
     threshold: float = 0.35
+    margin: float = 0.3
+    keyword_weight: float = 1.0  # 1.0: a keyword hit always beats a phase without one
+    general_margin: float = 0.2  # how much closer than to GENERIC_STATEMENTS, without keyword
     _patterns: dict[str, re.Pattern[str]] = field(init=False, default_factory=dict)
     _prototypes: torch.Tensor = field(init=False)
-    _owners: list[int] = field(init=False, default_factory=list)
+    _owners: torch.Tensor = field(init=False)
+    _generic: torch.Tensor = field(init=False)
 
     def __post_init__(self) -> None:
         exemplars: list[str] = []
+        owners: list[int] = []
         for index, phase in enumerate(self.phases):
             if phase.keywords:
-                # A keyword matches at a word start, with a short suffix (bezorg-ing, order-ed).
-                words = sorted({k.lower() for k in phase.keywords}, key=len, reverse=True)
                 self._patterns[phase.key] = re.compile(
-                    r"(?<!\w)(?:" + "|".join(re.escape(w) for w in words) + r")\w{0,3}(?!\w)",
+                    "|".join(keyword_regex(k) for k in phase.keywords if k.strip("* ")),
                     re.IGNORECASE,
                 )
-            for text in (*phase.descriptions, *phase.keywords):
-                exemplars.append(text)
-                self._owners.append(index)
+            for text in dict.fromkeys(
+                (*phase.descriptions, *phase.examples, *(k.strip("*") for k in phase.keywords))
+            ):
+                if text.strip():
+                    exemplars.append(text)
+                    owners.append(index)
         self._prototypes = self.encoder.embed(exemplars)
+        self._owners = torch.tensor(owners, dtype=torch.long)
+        self._generic = self.encoder.embed(list(GENERIC_STATEMENTS))
 
     def keyword_phases(self, text: str) -> tuple[str, ...]:
-        return tuple(key for key, pattern in self._patterns.items() if pattern.search(text))
+        """The phases whose keywords occur in the text (handles and URLs left out)."""
+        searched = _NOT_SEARCHED.sub(" ", text)
+        return tuple(key for key, pattern in self._patterns.items() if pattern.search(searched))
 
     def similarities(self, embeddings: torch.Tensor) -> torch.Tensor:
-        """Per unit × phase: the highest cosine similarity to any of the phase's exemplars."""
-        sims = embeddings @ self._prototypes.T
+        """Per unit × phase: the highest cosine similarity to any of the phase's prototypes."""
         out = torch.full((len(embeddings), len(self.phases)), -1.0)
-        owners = torch.tensor(self._owners)
+        if not len(embeddings) or not len(self._owners):
+            return out
+        sims = embeddings @ self._prototypes.T
         for index in range(len(self.phases)):
-            columns = sims[:, owners == index]
+            columns = sims[:, self._owners == index]
             if columns.shape[1]:
                 out[:, index] = columns.max(dim=1).values
         return out
 
-    def assign(self, texts: Sequence[str], embeddings: torch.Tensor) -> list[tuple[str, ...]]:
-        sims = self.similarities(embeddings) if len(texts) else torch.empty((0, 0))
-        found: list[tuple[str, ...]] = []
+    def scores(self, texts: Sequence[str], embeddings: torch.Tensor) -> torch.Tensor:
+        """Per unit × phase: similarity plus `keyword_weight` where a keyword of it occurs."""
+        return self._scores(texts, embeddings)[0]
+
+    def _scores(
+        self, texts: Sequence[str], embeddings: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        sims = self.similarities(embeddings)
+        keyword = torch.zeros_like(sims, dtype=torch.bool)
+        keys = [phase.key for phase in self.phases]
         for row, text in enumerate(texts):
-            by_keyword = self.keyword_phases(text)
-            if by_keyword:
-                found.append(by_keyword)
-                continue
-            best = int(sims[row].argmax()) if len(self.phases) else -1
-            if best >= 0 and float(sims[row, best]) >= self.threshold:
-                found.append((self.phases[best].key,))
-            else:
+            for key in self.keyword_phases(text):
+                keyword[row, keys.index(key)] = True
+        return sims + self.keyword_weight * keyword, keyword
+
+    def assign(self, texts: Sequence[str], embeddings: torch.Tensor) -> list[tuple[str, ...]]:
+        """Per unit: the phases within `margin` of the best score, best first; or "general"."""
+        if not len(texts):
+            return []
+        if not self.phases:
+            return [(GENERAL,)] * len(texts)
+        scores, keyword = self._scores(texts, embeddings)
+        generic = (embeddings @ self._generic.T).max(dim=1).values
+        found: list[tuple[str, ...]] = []
+        for row, unit_scores in enumerate(scores):
+            best = float(unit_scores.max())
+            about_nothing = not bool(keyword[row].any()) and best < (
+                float(generic[row]) + self.general_margin
+            )
+            if best < self.threshold or about_nothing:
                 found.append((GENERAL,))
+                continue
+            order = torch.argsort(unit_scores, descending=True).tolist()
+            floor = max(best - self.margin, self.threshold)
+            found.append(tuple(self.phases[i].key for i in order if float(unit_scores[i]) >= floor))
         return found

@@ -116,8 +116,9 @@ def test_split_rule_never_yields_train_rows_for_any_adapter(tmp_path: Path) -> N
         ["company", "tweet_id", "text", "labels"],
         [["AmazonHelp", i, f"tweet {i}", "Delivery|Packaging"] for i in ids],
     )
+    opinion = '[{"category": "FOOD#QUALITY", "polarity": "positive"}]'  # the phase reader needs one
     semeval = [
-        [split, "r1", f"r1:{i}", f"zin {i}", "positive", "[]", ""]
+        [split, "r1", f"r1:{i}", f"zin {i}", "positive", opinion, ""]
         for i, split in enumerate(["train", "test", "train", "test", "train"])
     ]
     header = ["split", "review_id", "sentence_id", "text", "sentence_polarity", "opinions_json"]
