@@ -126,6 +126,7 @@ def build_analyzer(current: Settings):  # type: ignore[no-untyped-def]
             key=p.key,
             descriptions=tuple(p.description.values()),
             keywords=tuple(k for words in p.keywords.values() for k in words),
+            examples=tuple(e for lines in p.examples.values() for e in lines),
         )
         for p in current.phases
     ]
@@ -969,6 +970,7 @@ def eval_command(
             key=p.key,
             descriptions=tuple(p.description.values()),
             keywords=tuple(k for words in p.keywords.values() for k in words),
+            examples=tuple(e for lines in p.examples.values() for e in lines),
         )
         for p in current.phases
     ]

@@ -37,6 +37,8 @@ class PhaseConfig(_Strict):
     name: dict[Lang, str]
     description: dict[Lang, str] = Field(default_factory=dict)
     keywords: dict[Lang, tuple[str, ...]] = Field(default_factory=dict)
+    # Example phrases customers write about the phase: similarity prototypes, not keywords.
+    examples: dict[Lang, tuple[str, ...]] = Field(default_factory=dict)
     target: float = Field(ge=-1, le=1, description="the promise: minimum average sentiment")
 
     def label(self, language: str) -> str:
