@@ -113,7 +113,7 @@ class HubClassifier:
         self.model = prepare_for_inference(self.model, device=device, quantize=quantize)
         self.device = device
         self.name = model
-        commit = str(getattr(self.model.config, "_commit_hash", None) or "local")
+        commit = _hub_commit(model, self.model.config)
         self.revision = revision_with(commit, quantize)
         id2label = self.model.config.id2label
         self.values = label_values([id2label[i] for i in range(len(id2label))])
@@ -130,6 +130,19 @@ class HubClassifier:
         ).to(self.device)
         probs = self.model(**encoded).logits.float().softmax(dim=-1).cpu()
         return predictions_from_probabilities(probs, self.values)
+
+
+def _hub_commit(model: str, config: object) -> str:
+    """The commit a cached Hub model was loaded from (its snapshot folder), else "local"."""
+    commit = getattr(config, "_commit_hash", None)
+    if commit:
+        return str(commit)
+    if Path(model).is_dir():
+        return "local"
+    from huggingface_hub import try_to_load_from_cache
+
+    cached = try_to_load_from_cache(model, "config.json")
+    return Path(cached).parent.name if isinstance(cached, str) else "local"
 
 
 class HeadClassifier:

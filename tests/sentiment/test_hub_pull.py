@@ -180,5 +180,5 @@ def test_cli_pull_then_list_use_and_load_by_id_through_hub_classifier(
     )
     assert loaded.returncode == 0, loaded.stderr
     revision, scores = loaded.stdout.split(" ", 1)
-    assert revision == COMMIT
+    assert revision == COMMIT  # recorded with every score this model gives
     assert all(-1 <= s <= 1 for s in json.loads(scores))
