@@ -254,3 +254,26 @@ def test_the_message_path_histogram_from_its_one_grouped_read_matches_the_rollup
     assert by_rollups.from_rollups and not by_messages.from_rollups
     assert by_messages.histogram == by_rollups.histogram
     assert sum(by_messages.histogram) == by_messages.total.count > 100
+
+
+def test_postgresql_plans_each_explorer_read_for_its_own_values(
+    engine: Engine, seeded: Seeded
+) -> None:
+    """psycopg prepares a statement on its fifth run; a generic plan would then serve a rare word
+    with the plan of a common one (a walk of the whole period instead of the trigram index)."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("a PostgreSQL plan-cache setting")
+    f = _period(seeded, search="klantenservice")
+    reads = (
+        lambda s: overview(s, f, ZONE),
+        lambda s: verbatims(s, f),
+        lambda s: list(export_chunks(s, f)),
+    )
+    for read in reads:
+        with session_scope(engine) as session:
+            before = session.scalar(text("SELECT current_setting('plan_cache_mode')"))
+            read(session)
+            after = session.scalar(text("SELECT current_setting('plan_cache_mode')"))
+        assert (before, after) == ("auto", "force_custom_plan")
+    with session_scope(engine) as session:  # only for the explorer's own transactions
+        assert session.scalar(text("SELECT current_setting('plan_cache_mode')")) == "auto"
