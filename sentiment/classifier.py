@@ -195,7 +195,9 @@ def load_classifier(
     # own-vN (in var/models) or a LoRA adapter folder; imported here, as it imports this module.
     from sentiment.own_models import own_classifier
 
-    own = own_classifier(model, batch_size=batch_size, max_length=max_length, device=device)
+    own = own_classifier(
+        model, batch_size=batch_size, max_length=max_length, device=device, quantize=quantize
+    )
     if own is not None:
         return own
     return HubClassifier(

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sentiment.classifier import BUILTIN, Classifier, ModelNotAvailable
+from sentiment.encoder import Quantize
 
 DEFAULT_MODELS_DIR = Path("var/models")
 OWN_PREFIX = "own-v"
@@ -188,6 +189,7 @@ def own_classifier(
     batch_size: int = 32,
     max_length: int = 128,
     device: str = "cpu",
+    quantize: Quantize = "none",
 ) -> Classifier | None:
     """An own-vN name or an adapter folder as a classifier; None for anything else."""
     from sentiment.adapted import AdaptedClassifier, is_adapter
@@ -198,7 +200,9 @@ def own_classifier(
         path = Path(model)
     else:
         return None
-    return AdaptedClassifier(path, batch_size=batch_size, max_length=max_length, device=device)
+    return AdaptedClassifier(
+        path, batch_size=batch_size, max_length=max_length, device=device, quantize=quantize
+    )
 
 
 # --- training a new version -------------------------------------------------------------------
