@@ -59,6 +59,7 @@ GENERIC_STATEMENTS = (
     "Echt top.",
 )
 _NOT_SEARCHED = re.compile(r"https?://\S+|www\.\S+|@\w+")
+_WORD = re.compile(r"\w+")
 
 
 def inflections(word: str) -> set[str]:
@@ -119,6 +120,7 @@ class PhaseMatcher:
     keyword_weight: float = 1.0  # 1.0: a keyword hit always beats a phase without one
     general_margin: float = 0.2  # how much closer than to GENERIC_STATEMENTS, without keyword
     _patterns: dict[str, re.Pattern[str]] = field(init=False, default_factory=dict)
+    _words: dict[str, set[int]] = field(init=False, default_factory=dict)  # form → phases
     _prototypes: torch.Tensor = field(init=False)
     _owners: torch.Tensor = field(init=False)
     _generic: torch.Tensor = field(init=False)
@@ -127,10 +129,18 @@ class PhaseMatcher:
         exemplars: list[str] = []
         owners: list[int] = []
         for index, phase in enumerate(self.phases):
-            if phase.keywords:
+            # One plain word: a look-up of its forms (fast); phrases and wildcards: a regex.
+            complex_keywords = []
+            for keyword in (k for k in phase.keywords if k.strip("* ")):
+                word = keyword.strip().lower()
+                if _WORD.fullmatch(word):
+                    for form in inflections(word):
+                        self._words.setdefault(form, set()).add(index)
+                else:
+                    complex_keywords.append(keyword)
+            if complex_keywords:
                 self._patterns[phase.key] = re.compile(
-                    "|".join(keyword_regex(k) for k in phase.keywords if k.strip("* ")),
-                    re.IGNORECASE,
+                    "|".join(keyword_regex(k) for k in complex_keywords), re.IGNORECASE
                 )
             for text in dict.fromkeys(
                 (*phase.descriptions, *phase.examples, *(k.strip("*") for k in phase.keywords))
@@ -144,8 +154,11 @@ class PhaseMatcher:
 
     def keyword_phases(self, text: str) -> tuple[str, ...]:
         """The phases whose keywords occur in the text (handles and URLs left out)."""
-        searched = _NOT_SEARCHED.sub(" ", text)
-        return tuple(key for key, pattern in self._patterns.items() if pattern.search(searched))
+        searched = _NOT_SEARCHED.sub(" ", text).lower()
+        found = {i for word in _WORD.findall(searched) for i in self._words.get(word, ())}
+        keys = {phase.key: i for i, phase in enumerate(self.phases)}
+        found |= {keys[k] for k, pattern in self._patterns.items() if pattern.search(searched)}
+        return tuple(self.phases[i].key for i in sorted(found))
 
     def similarities(self, embeddings: torch.Tensor) -> torch.Tensor:
         """Per unit × phase: the highest cosine similarity to any of the phase's prototypes."""
@@ -153,11 +166,8 @@ class PhaseMatcher:
         if not len(embeddings) or not len(self._owners):
             return out
         sims = embeddings @ self._prototypes.T
-        for index in range(len(self.phases)):
-            columns = sims[:, self._owners == index]
-            if columns.shape[1]:
-                out[:, index] = columns.max(dim=1).values
-        return out
+        owners = self._owners.unsqueeze(0).expand(len(embeddings), -1)
+        return out.scatter_reduce(1, owners, sims.to(out.dtype), reduce="amax")
 
     def scores(self, texts: Sequence[str], embeddings: torch.Tensor) -> torch.Tensor:
         """Per unit × phase: similarity plus `keyword_weight` where a keyword of it occurs."""
@@ -181,17 +191,21 @@ class PhaseMatcher:
         if not self.phases:
             return [(GENERAL,)] * len(texts)
         scores, keyword = self._scores(texts, embeddings)
+        best = scores.max(dim=1).values
         generic = (embeddings @ self._generic.T).max(dim=1).values
+        about_nothing = ~keyword.any(dim=1) & (best < generic + self.general_margin)
+        general = (best < self.threshold) | about_nothing
+        floor = torch.clamp(best - self.margin, min=self.threshold)
+        keys = [phase.key for phase in self.phases]
         found: list[tuple[str, ...]] = []
-        for row, unit_scores in enumerate(scores):
-            best = float(unit_scores.max())
-            about_nothing = not bool(keyword[row].any()) and best < (
-                float(generic[row]) + self.general_margin
-            )
-            if best < self.threshold or about_nothing:
+        rows = zip(scores.tolist(), floor.tolist(), general.tolist(), strict=True)
+        for unit_scores, unit_floor, is_general in rows:
+            if is_general:
                 found.append((GENERAL,))
                 continue
-            order = torch.argsort(unit_scores, descending=True).tolist()
-            floor = max(best - self.margin, self.threshold)
-            found.append(tuple(self.phases[i].key for i in order if float(unit_scores[i]) >= floor))
+            kept = sorted(
+                (i for i, value in enumerate(unit_scores) if value >= unit_floor),
+                key=lambda i: -unit_scores[i],
+            )
+            found.append(tuple(keys[i] for i in kept))
         return found
