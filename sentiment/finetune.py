@@ -289,11 +289,13 @@ def train(
     encoder_path: str | Path | None = None,
     progress: bool = True,
     head_init: tuple[torch.Tensor, torch.Tensor] | None = None,
+    adapter_init: dict[str, torch.Tensor] | None = None,
 ) -> tuple[SentimentModel, History]:
     """Train LoRA + head; keep the epoch with the best held-out macro-F1.
 
     `head_init` (weight, bias): start the head there (e.g. the shipped head) instead of the
-    warm start; sentiment.own_models does, for a team's few hundred labels."""
+    warm start. `adapter_init` (adapter_tensors' layout, same rank and targets): start LoRA and
+    head from a trained adapter (the shipped one) and learn on from there."""
     if config.threads:
         torch.set_num_threads(config.threads)
     random.seed(config.seed)
@@ -302,6 +304,8 @@ def train(
         head_init = warm_start_head(train_items, encoder_path)
     torch.manual_seed(config.seed)  # LoRA init independent of what warm start consumed
     model, tokenizer = build_model(config, encoder_path, head_init)
+    if adapter_init is not None:
+        load_adapter_tensors(model, adapter_init)
     weights = _class_weights(train_items)
     lora_params = [p for p in model.encoder.parameters() if p.requires_grad]
     optimiser = torch.optim.AdamW(
@@ -402,6 +406,31 @@ def adapter_tensors(model: SentimentModel) -> tuple[dict[str, torch.Tensor], flo
     tensors["head.weight"] = model.head.weight.detach().clone().contiguous()
     tensors["head.bias"] = model.head.bias.detach().clone().contiguous()
     return tensors, scalings.pop() if scalings else 1.0
+
+
+def load_adapter_tensors(model: SentimentModel, tensors: dict[str, torch.Tensor]) -> int:
+    """The inverse of adapter_tensors: copy LoRA factors and head into a freshly built model.
+
+    Returns the number of LoRA modules filled; a module the tensors lack stays as built."""
+    from peft.tuners.lora import LoraLayer
+
+    filled = 0
+    base = model.encoder.base_model.model
+    with torch.no_grad():
+        for name, module in base.named_modules():
+            if not isinstance(module, LoraLayer) or f"lora.{name}.A" not in tensors:
+                continue
+            a, b = tensors[f"lora.{name}.A"], tensors[f"lora.{name}.B"]
+            if "default" in module.lora_A:
+                module.lora_A["default"].weight.copy_(a)
+                module.lora_B["default"].weight.copy_(b)
+            else:
+                module.lora_embedding_A["default"].copy_(a)
+                module.lora_embedding_B["default"].copy_(b)
+            filled += 1
+        model.head.weight.copy_(tensors["head.weight"])
+        model.head.bias.copy_(tensors["head.bias"])
+    return filled
 
 
 def save_adapter(

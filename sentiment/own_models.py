@@ -231,23 +231,59 @@ def _figures(classifier: Classifier, items: Sequence[Any]) -> dict[str, Any]:
     }
 
 
-def own_config(**overrides: Any) -> Any:
-    """Fine-tuning settings for a team's labels (hundreds to a few thousand): smaller batches
-    and a higher learning rate than the shipped adapter's, so a few hundred labels move it."""
-    from sentiment.finetune import FinetuneConfig
-
-    return FinetuneConfig(**{"batch_size": 16, "lr": 1e-3, "head_lr": 2e-3, **overrides})
-
-
-def shipped_head() -> tuple[Any, Any]:
-    """The built-in head (weight, bias): an own model starts where the built-in model is, and
-    learns from there, instead of from a head fitted to the few labels alone."""
+def shipped_adapter() -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The shipped LoRA adapter's tensors and adapter.json, where it is on this machine."""
     from safetensors.torch import load_file
 
+    from sentiment.adapted import BUILTIN_LORA, META, WEIGHTS, is_adapter
+
+    if not is_adapter(BUILTIN_LORA):
+        return None
+    meta = json.loads((BUILTIN_LORA / META).read_text(encoding="utf-8"))
+    return load_file(str(BUILTIN_LORA / WEIGHTS)), meta
+
+
+def own_config(**overrides: Any) -> Any:
+    """Fine-tuning settings for a team's labels (hundreds to a few thousand): the shipped
+    adapter's rank and targets (training starts from it), smaller batches than its own."""
+    from sentiment.finetune import FinetuneConfig
+
+    settings: dict[str, Any] = {"batch_size": 16, "lr": 1e-3, "head_lr": 2e-3, "warm_start": False}
+    shipped = shipped_adapter()
+    if shipped is not None:
+        lora = shipped[1]["lora"]
+        settings |= {
+            "rank": lora["rank"],
+            "alpha": lora["alpha"],
+            "targets": tuple(lora["targets"]),
+        }
+    return FinetuneConfig(**(settings | overrides))
+
+
+def _start(config: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Where training starts: the shipped adapter (LoRA and head) when its shape fits the
+    config, else the shipped head on the plain encoder. (train() keywords, a description.)"""
+    from safetensors.torch import load_file
+
+    from sentiment.adapted import BUILTIN_LORA, WEIGHTS
     from sentiment.classifier import BUILTIN_HEAD
 
-    tensors = load_file(str(BUILTIN_HEAD))
-    return tensors["weight"], tensors["bias"]
+    shipped = shipped_adapter()
+    if shipped is not None:
+        tensors, meta = shipped
+        lora = meta["lora"]
+        shape = (lora["rank"], lora["alpha"], tuple(lora["targets"]))
+        if shape == (config.rank, config.alpha, tuple(config.targets)):
+            digest = hashlib.sha256((BUILTIN_LORA / WEIGHTS).read_bytes()).hexdigest()[:12]
+            return {"adapter_init": tensors, "head_init": None}, {
+                "from": "the shipped LoRA adapter (sentiment/builtin/lora) and its head",
+                "name": meta.get("name"),
+                "revision": digest,
+            }
+    head = load_file(str(BUILTIN_HEAD))
+    return {"head_init": (head["weight"], head["bias"])}, {
+        "from": "the plain encoder with the shipped head (sentiment/builtin/head.safetensors)"
+    }
 
 
 def check_trainable(items: Sequence[Any]) -> tuple[list[Any], list[Any]]:
@@ -288,9 +324,8 @@ def train_version(
     rows = latest_per_text(items)
     train_items, held_out = check_trainable(rows)
     classes = Counter(item.label for item in train_items)
-    model, history = train(
-        train_items, held_out, config, progress=progress, head_init=shipped_head()
-    )
+    start, started_from = _start(config)
+    model, history = train(train_items, held_out, config, progress=progress, **start)
     models_dir.mkdir(parents=True, exist_ok=True)
     number = max([m.version for m in versions(models_dir)], default=0) + 1
     partial = models_dir / f".{OWN_PREFIX}{number}.partial-{os.getpid()}"
@@ -326,6 +361,7 @@ def train_version(
             "rows_sha256": rows_sha256(rows),
         },
         "source": source or {},
+        "started_from": started_from,
         "held_out_figures": figures,
     }
     figures["this"]["model"] = name

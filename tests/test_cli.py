@@ -12,7 +12,7 @@ ROOT = Path(__file__).parent.parent
 pytestmark = pytest.mark.slow
 
 
-def _cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _cli(tmp_path: Path, *args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
     command = [
         sys.executable,
         str(ROOT / "app.py"),
@@ -22,7 +22,7 @@ def _cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
         f"sqlite:///{tmp_path / 'cli.db'}",
         *args,
     ]
-    return subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    return subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=timeout)
 
 
 def test_ingest_once_then_sources_status_reports_the_run(tmp_path: Path) -> None:
@@ -150,6 +150,7 @@ def test_models_train_list_use_and_back_and_eval_a_local_version(tmp_path: Path)
         "1",
         "--threads",
         "2",
+        timeout=1200,  # a shared 2-core machine; alone it takes well under a minute
     )
     assert trained.returncode == 0, trained.stderr
     assert "wrote var/models/own-v1" in trained.stdout

@@ -1,0 +1,150 @@
+"""Own models: trained on a team's labels, versioned own-v1, own-v2, …, switched to and back.
+
+Training runs the real built-in MiniLM on 200 Dutch sentences written for this test
+(tests/sentiment/data/own_labels_nl.csv), kept small enough for a 2-core CPU."""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from sentiment.adapted import BUILTIN_LORA, AdaptedClassifier
+from sentiment.classifier import ModelNotAvailable, load_classifier
+from sentiment.finetune import LabelledText
+from sentiment.own_models import (
+    ACTIVE,
+    TrainingError,
+    is_held_out,
+    latest_per_text,
+    own_config,
+    read_active,
+    resolve,
+    split_held_out,
+    train_version,
+    use,
+    versions,
+)
+
+LABEL_FILE = Path(__file__).parent / "data" / "own_labels_nl.csv"
+
+
+def _labels() -> list[LabelledText]:
+    with LABEL_FILE.open(encoding="utf-8", newline="") as handle:
+        return [LabelledText(row["text"], row["polarity"]) for row in csv.DictReader(handle)]
+
+
+def test_held_out_labels_are_chosen_by_their_text_so_the_split_never_moves() -> None:
+    items = _labels()
+    train, held_out = split_held_out(items)
+    assert 0.12 < len(held_out) / len(items) < 0.28
+    assert {t.text for t in train}.isdisjoint({t.text for t in held_out})
+    # Order and more labels do not move a label across the split; case and spaces do not either.
+    more = [*reversed(items), LabelledText("Nieuw label", "positive")]
+    assert {t.text for t in split_held_out(more)[1]} >= {t.text for t in held_out}
+    assert is_held_out(held_out[0].text) == is_held_out("  " + held_out[0].text.upper() + " ")
+    assert Counter(t.label for t in held_out) == {"positive": 18, "negative": 18}
+
+
+def test_a_later_correction_of_the_same_text_overrides_an_earlier_one() -> None:
+    items = [
+        LabelledText("De bezorger was laat", "neutral"),
+        LabelledText("Top", "positive"),
+        LabelledText("de bezorger  was laat", "negative"),
+    ]
+    assert latest_per_text(items) == [items[2], items[1]]
+
+
+def test_too_few_labels_or_a_single_polarity_is_a_clear_training_error(tmp_path: Path) -> None:
+    with pytest.raises(TrainingError, match="at least 20"):
+        train_version(_labels()[:10], tmp_path)
+    with pytest.raises(TrainingError, match="at least two polarities"):
+        train_version([t for t in _labels() if t.label == "positive"], tmp_path)
+    assert versions(tmp_path) == []
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, float]]:
+    """own-v1 (2 epochs on the label file) and own-v2 (one step); own-v1 compared with the
+    model training starts from: MiniLM with the shipped LoRA adapter and head."""
+    models_dir = tmp_path_factory.mktemp("models")
+    start = AdaptedClassifier(BUILTIN_LORA)
+    v1 = train_version(
+        _labels(),
+        models_dir,
+        config=own_config(epochs=2, threads=2),
+        compare_with=start,
+        source={"label_file": LABEL_FILE.name},
+        progress=False,
+    )
+    v2 = train_version(
+        _labels()[:120], models_dir, config=own_config(epochs=1, max_steps=1), progress=False
+    )
+    assert (v1.name, v2.name) == ("own-v1", "own-v2")
+    return models_dir, v1.held_out
+
+
+@pytest.mark.slow
+def test_training_on_a_small_label_file_improves_accuracy_on_its_held_out_part(
+    trained: tuple[Path, dict],
+) -> None:
+    _, figures = trained
+    before, after = figures["compared_with"], figures["this"]
+    assert figures["rows"] == 36 and before["task"] == after["task"] == "binary"
+    assert before["model"] == "builtin:all-MiniLM-L6-v2+lora" and after["model"] == "own-v1"
+    assert after["accuracy"] > before["accuracy"]
+    assert after["macro_f1"] > before["macro_f1"]
+
+
+@pytest.mark.slow
+def test_each_training_writes_the_next_version_with_what_it_was_trained_on(
+    trained: tuple[Path, dict],
+) -> None:
+    models_dir, _ = trained
+    v1, v2 = versions(models_dir)
+    assert [p.name for p in sorted(v1.path.iterdir())] == ["adapter.json", "adapter.safetensors"]
+    assert v1.meta["labels"]["train"] == 164 and v1.meta["labels"]["held_out"] == 36
+    assert v1.meta["labels"]["train_by_polarity"] == {"negative": 82, "positive": 82}
+    assert len(v1.meta["labels"]["rows_sha256"]) == 64
+    assert v1.meta["source"] == {"label_file": "own_labels_nl.csv"}
+    assert "shipped LoRA adapter" in v1.meta["started_from"]["from"]
+    assert v2.meta["labels"]["distinct_texts"] == 120 and "compared_with" not in v2.held_out
+    assert "held out 36" in v1.summary() and "then in use: builtin:" in v1.summary()
+    assert not [p for p in models_dir.iterdir() if p.name.startswith(".")]  # no half versions
+
+
+@pytest.mark.slow
+def test_switch_to_a_version_and_back_and_the_loader_records_its_name_and_revision(
+    trained: tuple[Path, dict],
+) -> None:
+    models_dir, _ = trained
+    assert resolve("builtin", models_dir) == ("builtin", "sentiment.model in the configuration")
+    assert use("own-v1", models_dir) == ""
+    assert read_active(models_dir) == "own-v1"
+    model, why = resolve("builtin", models_dir)
+    assert model == str(models_dir / "own-v1") and "models use" in why
+    classifier = load_classifier(model)
+    assert classifier.name == "own-v1" and len(classifier.revision) == 12
+    (prediction,) = classifier.predict(["Het pakket kwam drie weken te laat en niemand hielp"])
+    assert -1 <= prediction.score <= 1
+    assert use("builtin", models_dir) == "own-v1"
+    assert resolve("builtin", models_dir)[0] == "builtin"
+    # A version that is not there is refused, and the choice stays as it was.
+    with pytest.raises(ModelNotAvailable, match="own-v1, own-v2"):
+        use("own-v9", models_dir)
+    assert (models_dir / ACTIVE).read_text() == "builtin\n"
+
+
+def test_a_missing_local_version_gives_one_error_naming_the_fix(tmp_path: Path) -> None:
+    with pytest.raises(ModelNotAvailable) as error:
+        load_classifier("own-v3")
+    message = str(error.value)
+    assert "'own-v3' is not in var/models" in message
+    assert "cxpulse models train" in message and "cxpulse models use builtin" in message
+    (tmp_path / ACTIVE).write_text("own-v5\n")  # chosen, then its folder was deleted
+    with pytest.raises(ModelNotAvailable, match="'own-v5' is not in"):
+        resolve("builtin", tmp_path)
+    with pytest.raises(ModelNotAvailable, match="cxpulse models pull nobody/none"):
+        use("nobody/none", tmp_path)
