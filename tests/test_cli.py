@@ -67,6 +67,9 @@ def test_help_lists_every_command() -> None:
         "config",
         "sources",
         "report",
+        "labels",
+        "models",
+        "eval",
     ):
         assert command in shown
 
