@@ -433,6 +433,17 @@ def load_adapter_tensors(model: SentimentModel, tensors: dict[str, torch.Tensor]
     return filled
 
 
+def read_project_train_from(path: Path, first: int) -> list[LabelledText]:
+    """The training rows (not held out) of project_texts.csv whose id number is ≥ first."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        return [
+            LabelledText(row["text"], row["label"])
+            for row in csv.DictReader(handle)
+            if not is_held_out(row["id"], row["language"])
+            and int(row["id"].split("-")[-1]) >= first
+        ]
+
+
 def save_adapter(
     model: SentimentModel,
     out: Path,
@@ -518,6 +529,21 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--max-length", type=int, default=FinetuneConfig.max_length)
     parser.add_argument("--patience", type=int, default=FinetuneConfig.patience)
+    parser.add_argument(
+        "--init-from",
+        type=Path,
+        help="continue training this adapter folder (same rank and targets; its head too, so no "
+        "warm start)",
+    )
+    parser.add_argument(
+        "--project-rows-from",
+        type=int,
+        help="train only on project rows whose id number is ≥ N (1418: round 2); the held-out "
+        "rows stay all those of HELD_OUT_RULE",
+    )
+    parser.add_argument(
+        "--uci-sample", type=int, help="a seeded sample of N UCI sentences instead of all 3,000"
+    )
     args = parser.parse_args(argv)
     if args.train_set is not None:
         if args.out is None:
@@ -539,15 +565,42 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     train_items, held_out = read_project_split(args.project_texts)
     trained_on = {f"{PROJECT_SOURCE}, minus the held-out rows": len(train_items)}
+    if args.project_rows_from:
+        train_items = read_project_train_from(args.project_texts, args.project_rows_from)
+        trained_on = {
+            f"{PROJECT_SOURCE}, rows with id number ≥ {args.project_rows_from}, minus the "
+            "held-out rows": len(train_items)
+        }
     if args.uci:
         uci = [LabelledText(text, label) for text, label in read_uci(args.uci)]
+        if args.uci_sample:
+            uci = random.Random(config.seed).sample(uci, args.uci_sample)
         train_items = uci + train_items
         trained_on = {UCI_SOURCE: len(uci), **trained_on}
+    init: dict[str, torch.Tensor] | None = None
+    if args.init_from:
+        from safetensors.torch import load_file
+
+        init = load_file(str(args.init_from / WEIGHTS))
+        earlier = json.loads((args.init_from / META).read_text(encoding="utf-8"))["trained_on"]
+        trained_on = {
+            **{
+                f"first (the adapter continued from, {args.init_from}): {k}": v
+                for k, v in earlier.items()
+            },
+            **{f"then: {k}": v for k, v in trained_on.items()},
+        }
     print(
         f"training on {len(train_items)} texts {dict(Counter(t.label for t in train_items))}; "
         f"held out for early stopping: {len(held_out)}"
     )
-    model, history = train(train_items, held_out, config)
+    model, history = train(
+        train_items,
+        held_out,
+        config,
+        head_init=None if init is None else (init["head.weight"], init["head.bias"]),
+        adapter_init=init,
+    )
     save_adapter(
         model,
         args.out,
