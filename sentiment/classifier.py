@@ -25,7 +25,8 @@ from sentiment.encoder import (
 )
 from sentiment.labels import label_for
 
-BUILTIN = "builtin"
+BUILTIN = "builtin"  # the default: MiniLM + the LoRA adapter shipped in sentiment/builtin/lora
+BUILTIN_HEAD_MODEL = "builtin-head"  # MiniLM (frozen, shared with phases) + the logistic head
 BUILTIN_HEAD = Path(__file__).with_name("builtin") / "head.safetensors"
 
 
@@ -184,10 +185,22 @@ def load_classifier(
     device: str = "cpu",
     quantize: Quantize = "none",
 ) -> Classifier:
-    """ "builtin" → MiniLM + the shipped head; anything else → a Hugging Face model id or folder.
+    """ "builtin" → MiniLM + the shipped LoRA adapter (its own, adapted encoder); "builtin-head" →
+    the frozen MiniLM + the shipped logistic head; anything else → a Hugging Face id or folder.
 
-    A shared `encoder` brings its own device and number format."""
+    A shared `encoder` (used by "builtin-head" only) brings its own device and number format."""
     if model == BUILTIN:
+        # Imported here, as sentiment.adapted imports this module.
+        from sentiment.adapted import BUILTIN_LORA, AdaptedClassifier
+
+        return AdaptedClassifier(
+            BUILTIN_LORA,
+            batch_size=batch_size,
+            max_length=max_length,
+            device=device,
+            quantize=quantize,
+        )
+    if model == BUILTIN_HEAD_MODEL:
         encoder = encoder or Encoder(
             batch_size=batch_size, max_length=max_length, device=device, quantize=quantize
         )

@@ -78,7 +78,7 @@ def test_int8_classifier_gives_the_float_label_on_clear_examples_and_says_int8(
     def load(quantize: str) -> HeadClassifier | AdaptedClassifier:
         if adapted:
             return AdaptedClassifier(quantize=quantize)  # type: ignore[arg-type]
-        return load_classifier("builtin", quantize=quantize)  # type: ignore[return-value, arg-type]
+        return load_classifier("builtin-head", quantize=quantize)  # type: ignore[return-value, arg-type]
 
     full, int8 = load("none"), load("int8")
     texts = [text for text, _ in CLEAR]
