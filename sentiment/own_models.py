@@ -97,7 +97,7 @@ class OwnModel:
         """One line for `models list`: when, on what, and how it did against the model before."""
         figures = self.held_out
         trained = self.meta.get("trained_at", "?")[:16].replace("T", " ")
-        counts = self.meta.get("labels", {})
+        counts = self.meta.get("label_counts", {})
         line = f"trained {trained} UTC on {counts.get('train', '?')} labels"
         if figures:
             own, other = figures["this"], figures.get("compared_with")
@@ -351,7 +351,7 @@ def train_version(
         "name": name,
         "version": number,
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "labels": {
+        "label_counts": {  # "labels" is the class list AdaptedClassifier reads
             "given": len(items),
             "distinct_texts": len(rows),
             "train": len(train_items),
