@@ -909,7 +909,8 @@ def models_list() -> None:
     def mark(name: str) -> str:
         return "*" if name == active else " "
 
-    typer.echo(f"{mark('builtin')} builtin\tall-MiniLM-L6-v2 + shipped head (offline)")
+    typer.echo(f"{mark('builtin')} builtin\tall-MiniLM-L6-v2 + shipped LoRA adapter (offline)")
+    typer.echo(f"{mark('builtin-head')} builtin-head\tall-MiniLM-L6-v2 + shipped frozen head")
     for version in own_models.versions(models_dir):
         typer.echo(f"{mark(version.name)} {version.name}\t{version.summary()}")
     for hub in own_models.cached_hub_models():
@@ -917,9 +918,9 @@ def models_list() -> None:
             f"{mark(hub.repo_id)} {hub.repo_id}\tHugging Face cache, {hub.size_bytes / 1e6:.1f} "
             f"MB, revision {', '.join(hub.revisions)}"
         )
-    if active not in {"builtin"} | {v.name for v in own_models.versions(models_dir)} | {
-        h.repo_id for h in own_models.cached_hub_models()
-    }:
+    if active not in {"builtin", "builtin-head"} | {
+        v.name for v in own_models.versions(models_dir)
+    } | {h.repo_id for h in own_models.cached_hub_models()}:
         typer.echo(f"* {active}\t(configured; not found on this machine)")
     typer.echo(f"(* in use; own versions in {models_dir})")
 
