@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, func, select, text  # noqa: E402
 
+from config import load_settings  # noqa: E402
 from storage.db import make_engine, normalise_url, session_scope  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import Message  # noqa: E402
@@ -148,7 +149,6 @@ class WallWatcher:
 
     def __init__(self, port: int, every: float) -> None:
         from bench.wall import refresh_body
-        from config import load_settings
 
         self.port = port
         self.every = every
@@ -291,6 +291,9 @@ def main() -> None:
     parser.add_argument(
         "--latency-workers", type=int, default=2, help="scoring workers during the push run"
     )
+    parser.add_argument(
+        "--quantize", choices=("none", "int8"), default="none", help="sentiment.quantize"
+    )
     parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
     url = _fresh_database(args.postgres_url)
@@ -299,6 +302,7 @@ def main() -> None:
         (ROOT / "config" / "demo.toml")
         .read_text(encoding="utf-8")
         .replace('type = "demo"', 'type = "demo"\nenabled = false')
+        .replace("threads = 1\n", f'threads = 1\nquantize = "{args.quantize}"\n', 1)
         + '\n[[sources]]\nkey = "push"\ntype = "push"\nbrand = "voltera"\n'
         'secret_env = "CXPULSE_BENCH_PUSH"\n',
         encoding="utf-8",
@@ -306,7 +310,10 @@ def main() -> None:
     env = {**os.environ, "CXPULSE_DATABASE_URL": url, "CXPULSE_CONFIG": str(config)}
     try:
         upgrade(url)
-        print(f"load average at start: {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores)")
+        print(
+            f"load average at start: {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores); "
+            f"model {load_settings(config).sentiment.model}, quantize {args.quantize}"
+        )
         results = {}
         for count in (int(n) for n in args.workers.split(",")):
             results[count] = scoring_throughput(url, env, count, args.messages)
