@@ -76,7 +76,7 @@ class Data:
     """Rows in database order, shared by both targets (generated once)."""
 
     messages: list[tuple[Any, ...]]
-    brands: list[tuple[int, str]]
+    brands: list[tuple[int, str, datetime]]  # message id, brand, the message's created_at
     phases: list[tuple[int, str, float, str, int]]
     units: list[tuple[int, int, int, str, str, float, str]]
     mentions: list[rollups.PhaseMention]
@@ -144,7 +144,7 @@ def generate(count: int, days: int, seed: int = 11) -> Data:
             )
         )
         if brand is not None:
-            brand_rows.append((i, brand))
+            brand_rows.append((i, brand, created))
         for phase, mean in means.items():
             label = label_for(mean)
             phase_rows.append((i, phase, mean, label, len(scores[phase])))
@@ -189,15 +189,17 @@ def _message_row(row: tuple[Any, ...], now: datetime, as_text: bool) -> tuple[An
 
 
 def _secondary_indexes(engine: Engine) -> list[tuple[str, str]]:
-    """(name, CREATE statement) of the message table's secondary indexes: the models' and, on
-    PostgreSQL, the trigram index of migration 0006 (as the database has it)."""
+    """(name, CREATE statement) of the message and message_brand tables' secondary indexes:
+    the models' and, on PostgreSQL, the trigram index of migration 0006 (as the database has
+    it)."""
     from sqlalchemy.schema import CreateIndex
 
-    from storage.models import TEXT_SEARCH_INDEX
+    from storage.models import TEXT_SEARCH_INDEX, MessageBrand
 
-    table = Message.__table__  # type: ignore[attr-defined]
+    tables = (Message.__table__, MessageBrand.__table__)  # type: ignore[attr-defined]
     indexes = [
         (index.name, str(CreateIndex(index).compile(dialect=engine.dialect)))
+        for table in tables
         for index in table.indexes
     ]
     if engine.dialect.name == "postgresql":
@@ -247,7 +249,10 @@ def load(engine: Engine, data: Data) -> None:
             cursor.executemany(
                 f"INSERT INTO message ({MESSAGE_COLUMNS}) VALUES ({', '.join('?' * 16)})", rows
             )
-            cursor.executemany("INSERT INTO message_brand VALUES (?, ?)", data.brands)
+            cursor.executemany(
+                "INSERT INTO message_brand (message_id, brand, created_at) VALUES (?, ?, ?)",
+                ((i, brand, created.strftime(SQLITE_TIME)) for i, brand, created in data.brands),
+            )
             cursor.executemany(
                 "INSERT INTO message_phase (message_id, phase, score, label, units) "
                 "VALUES (?, ?, ?, ?, ?)",
@@ -263,7 +268,9 @@ def load(engine: Engine, data: Data) -> None:
             with cursor.copy(f"COPY message ({MESSAGE_COLUMNS}) FROM STDIN") as copy:
                 for m in data.messages:
                     copy.write_row(_message_row(m, now, False))
-            with cursor.copy("COPY message_brand (message_id, brand) FROM STDIN") as copy:
+            with cursor.copy(
+                "COPY message_brand (message_id, brand, created_at) FROM STDIN"
+            ) as copy:
                 for row in data.brands:
                     copy.write_row(row)
             with cursor.copy(
@@ -380,8 +387,15 @@ def baseline_groups(engine: Engine, f: Any) -> int:
         return len(session.execute(query).all())
 
 
-def measure(engine: Engine, repeats: int) -> dict[str, list[Timing]]:
-    """Server time of what the page's callbacks do: build the filter from the URL, read, draw."""
+def wanted(name: str, cases: Sequence[str]) -> bool:
+    """True when no --cases were given, or `name` contains one of them (case-insensitive)."""
+    return not cases or any(c.lower() in name.lower() for c in cases)
+
+
+def measure(engine: Engine, repeats: int, cases: Sequence[str] = ()) -> dict[str, list[Timing]]:
+    """Server time of what the page's callbacks do: build the filter from the URL, read, draw.
+
+    With `cases`, only the chart and page cases whose names contain one of them are timed."""
     from zoneinfo import ZoneInfo
 
     from dashboard.components import explore_charts as charts
@@ -441,8 +455,19 @@ def measure(engine: Engine, repeats: int) -> dict[str, list[Timing]]:
         "other": [],
     }
     for name, query in CHART_FILTERS:
+        if not wanted(name, cases):
+            continue
         results["charts"].append(timed(name, repeats, lambda q=query: charts_for(q)))
         log.info("charts %-42s p95 %.0f ms", name, results["charts"][-1].p95 * 1000)
+    for name, query, offset, sort, descending in PAGE_CASES:
+        if not wanted(name, cases):
+            continue
+        results["pages"].append(
+            timed(name, repeats, lambda a=(query, offset, sort, descending): page(*a))
+        )
+        log.info("page   %-42s p95 %.0f ms", name, results["pages"][-1].p95 * 1000)
+    if cases:
+        return results
     # A fresh web process: its first long-period chart reads every day's rollups itself.
     for name, query in CHART_FILTERS[2:4]:
         results["cold"].append(
@@ -466,11 +491,6 @@ def measure(engine: Engine, repeats: int) -> dict[str, list[Timing]]:
         results["baseline"].append(
             timed(name, max(3, repeats // 4), lambda f=f: baseline_groups(engine, f))
         )
-    for name, query, offset, sort, descending in PAGE_CASES:
-        results["pages"].append(
-            timed(name, repeats, lambda a=(query, offset, sort, descending): page(*a))
-        )
-        log.info("page   %-42s p95 %.0f ms", name, results["pages"][-1].p95 * 1000)
     results["other"].append(timed("complaint terms, default filter", repeats, lambda: terms("")))
     results["other"].append(timed("score drivers, default filter", repeats, lambda: drivers("")))
     results["other"].append(
@@ -479,46 +499,38 @@ def measure(engine: Engine, repeats: int) -> dict[str, list[Timing]]:
     return results
 
 
+def _table(header: str, timings: list[Timing], together: str = "") -> None:
+    """One Markdown table of p50/p95 rows (nothing when no case of it was timed)."""
+    if not timings:
+        return
+    print(f"\n| {header} | p50 ms | p95 ms |")
+    print("| --- | ---: | ---: |")
+    for timing in timings:
+        print(f"| {timing.name} | {timing.p50 * 1000:.0f} | {timing.p95 * 1000:.0f} |")
+    if together:
+        every = [s for timing in timings for s in timing.seconds]
+        print(
+            f"| **{together}** | {statistics.median(every) * 1000:.0f} | "
+            f"**{Timing('all', every).p95 * 1000:.0f}** |"
+        )
+
+
 def report(title: str, results: dict[str, list[Timing]]) -> None:
-    print(f"\n## {title}\n")
-    print("| filter change: all five charts + KPIs | p50 ms | p95 ms |")
-    print("| --- | ---: | ---: |")
-    for timing in results["charts"]:
-        print(f"| {timing.name} | {timing.p50 * 1000:.0f} | {timing.p95 * 1000:.0f} |")
-    every = [s for timing in results["charts"] for s in timing.seconds]
-    print(
-        f"| **all filter changes together** | {statistics.median(every) * 1000:.0f} | "
-        f"**{Timing('all', every).p95 * 1000:.0f}** |"
+    print(f"\n## {title}")
+    _table(
+        "filter change: all five charts + KPIs", results["charts"], "all filter changes together"
     )
-    print("\n| first long chart of a fresh web process, no warm-up (the fill) | p50 ms | p95 ms |")
-    print("| --- | ---: | ---: |")
-    for timing in results["cold"]:
-        print(f"| {timing.name} | {timing.p50 * 1000:.0f} | {timing.p95 * 1000:.0f} |")
-    print(
-        "\n| first long chart of a fresh web process, days warmed at start-up | p50 ms | p95 ms |"
-    )
-    print("| --- | ---: | ---: |")
-    for timing in results["warmed"]:
-        print(f"| {timing.name} | {timing.p50 * 1000:.0f} | {timing.p95 * 1000:.0f} |")
-    print("\n| baseline: the same groups from every phase score | p50 ms | ratio to rollups |")
-    print("| --- | ---: | ---: |")
-    by_name = {t.name: t for t in results["charts"]}
-    for timing in results["baseline"]:
-        ratio = timing.p50 / by_name[timing.name].p50
-        print(f"| {timing.name} | {timing.p50 * 1000:.0f} | {ratio:.1f}× |")
-    print("\n| verbatim table page (50 rows) | p50 ms | p95 ms |")
-    print("| --- | ---: | ---: |")
-    for timing in results["pages"]:
-        print(f"| {timing.name} | {timing.p50 * 1000:.0f} | {timing.p95 * 1000:.0f} |")
-    every = [s for timing in results["pages"] for s in timing.seconds]
-    print(
-        f"| **all pages together** | {statistics.median(every) * 1000:.0f} | "
-        f"**{Timing('all', every).p95 * 1000:.0f}** |"
-    )
-    print("\n| other callbacks (not part of the 500 ms budget) | p50 ms | p95 ms |")
-    print("| --- | ---: | ---: |")
-    for timing in results["other"]:
-        print(f"| {timing.name} | {timing.p50 * 1000:.0f} | {timing.p95 * 1000:.0f} |")
+    _table("first long chart of a fresh web process, no warm-up (the fill)", results["cold"])
+    _table("first long chart of a fresh web process, days warmed at start-up", results["warmed"])
+    if results["baseline"]:
+        print("\n| baseline: the same groups from every phase score | p50 ms | ratio to rollups |")
+        print("| --- | ---: | ---: |")
+        by_name = {t.name: t for t in results["charts"]}
+        for timing in results["baseline"]:
+            ratio = timing.p50 / by_name[timing.name].p50
+            print(f"| {timing.name} | {timing.p50 * 1000:.0f} | {ratio:.1f}× |")
+    _table("verbatim table page (50 rows)", results["pages"], "all pages together")
+    _table("other callbacks (not part of the 500 ms budget)", results["other"])
 
 
 def prepared(url: str) -> Engine:
@@ -535,7 +547,7 @@ def prepared(url: str) -> Engine:
     return engine
 
 
-def run_target(title: str, url: str, data: Data, repeats: int) -> None:
+def run_target(title: str, url: str, data: Data, repeats: int, cases: Sequence[str]) -> None:
     engine = prepared(url)
     try:
         started = time.perf_counter()
@@ -544,7 +556,7 @@ def run_target(title: str, url: str, data: Data, repeats: int) -> None:
             f"\n{title}: loaded {len(data.messages):,} messages, {len(data.phases):,} phase "
             f"scores, {len(data.units):,} sentence scores in {time.perf_counter() - started:.0f} s"
         )
-        report(title, measure(engine, repeats))
+        report(title, measure(engine, repeats, cases))
     finally:
         engine.dispose()
 
@@ -571,6 +583,15 @@ def main() -> None:
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--postgres-url", default=POSTGRES_URL)
     parser.add_argument("--sqlite-path", default="var/bench-explorer.db")
+    parser.add_argument(
+        "--cases",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="time only the chart and page cases whose name contains TEXT (repeatable; "
+        "e.g. --cases brand --cases 'rare text'); skips the fresh-process, baseline and "
+        "other-callback timings",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     for noisy in ("alembic", "sqlalchemy"):
@@ -586,7 +607,7 @@ def main() -> None:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         path.parent.mkdir(parents=True, exist_ok=True)
-        run_target("SQLite", f"sqlite:///{path}", data, args.repeats)
+        run_target("SQLite", f"sqlite:///{path}", data, args.repeats, args.cases)
     if not args.skip_postgres:
         try:
             probe = create_engine(normalise_url(args.postgres_url))
@@ -597,7 +618,7 @@ def main() -> None:
             print(f"\nPostgreSQL skipped: {args.postgres_url} not reachable ({exc})")
         else:
             for url in postgres_database(args.postgres_url):
-                run_target("PostgreSQL", url, data, args.repeats)
+                run_target("PostgreSQL", url, data, args.repeats, args.cases)
     print(f"\ntotal {time.perf_counter() - started:.0f} s")
 
 

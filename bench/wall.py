@@ -134,13 +134,15 @@ def build(engine: Engine, settings: Settings, count: int, days: int, seed: int) 
                         "bench@1",
                     )
                 )
-                links.extend((i + 1, b) for b in brand_keys)
+                links.extend((i + 1, b, stamp(created)) for b in brand_keys)
                 for phase, score in phase_scores:
                     label = label_for(score)
                     scores.append((i + 1, phase, score, label, 1))
                     mentions.append(PhaseMention(created, channel, brand_keys, phase, score, label))
             cursor.executemany(_insert("message", MESSAGE_COLUMNS, style), messages)
-            cursor.executemany(_insert("message_brand", "message_id, brand", style), links)
+            cursor.executemany(
+                _insert("message_brand", "message_id, brand, created_at", style), links
+            )
             cursor.executemany(
                 _insert("message_phase", "message_id, phase, score, label, units", style), scores
             )
@@ -346,7 +348,7 @@ def score_one(engine: Engine, rng: random.Random) -> None:
         )
         session.add(message)
         session.flush()
-        session.add(MessageBrand(message_id=message.id or 0, brand="voltera"))
+        session.add(MessageBrand(message_id=message.id or 0, brand="voltera", created_at=now))
         score = round(rng.uniform(-1, 1), 3)
         phase = MessagePhase(
             message_id=message.id or 0,

@@ -40,6 +40,7 @@ def store_batch(
 
     Runs inside the caller's transaction, so the cursor only moves if the batch is stored."""
     inserted_ids: dict[str, int] = {}
+    created: dict[str, datetime] = {}
     table = Message.__table__  # type: ignore[attr-defined]
     if messages:
         # One statement compiled once and executed with many parameter sets: SQLAlchemy batches
@@ -47,12 +48,15 @@ def store_batch(
         statement = (
             _insert(session, table)
             .on_conflict_do_nothing(index_elements=["source", "external_id"])
-            .returning(table.c.id, table.c.external_id)
+            .returning(table.c.id, table.c.external_id, table.c.created_at)
         )
         rows = [m.model_dump(exclude={"id"}) for m in messages]
-        inserted_ids = {ext: id_ for id_, ext in session.execute(statement, rows)}
+        for id_, ext, created_at in session.execute(statement, rows):
+            inserted_ids[ext] = id_
+            created[ext] = created_at
     links = [
-        {"message_id": message_id, "brand": brand}
+        # The stored created_at, copied for the explorer's per-brand walk (migration 0007).
+        {"message_id": message_id, "brand": brand, "created_at": created[external_id]}
         for external_id, message_id in inserted_ids.items()
         for brand in dict.fromkeys(brands.get(external_id, ()))
     ]

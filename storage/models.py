@@ -78,8 +78,16 @@ class MessageBrand(SQLModel, table=True):
     """Which brands a message is about; a post that mentions two brands belongs to both."""
 
     __tablename__ = "message_brand"
+    __table_args__ = (
+        # The explorer walks one brand's messages newest-first (storage/explore.py,
+        # _mentions_query) instead of every message of the period (migration 0007).
+        Index("ix_message_brand_brand_created", "brand", "created_at", "message_id"),
+    )
     message_id: int = Field(foreign_key="message.id", primary_key=True)
     brand: str = Field(primary_key=True, max_length=40, index=True)
+    # The message's created_at, copied when the link is written (storage.messages.store_batch):
+    # a message's created_at does not change once stored.
+    created_at: datetime
 
 
 class UnitScore(SQLModel, table=True):

@@ -204,8 +204,9 @@ def store_demo(engine: Engine, data: DemoData) -> int:
                 list(data.rows),
             ).all()
         )
+        created = {row["external_id"]: row["created_at"] for row in data.rows}
         links = [
-            {"message_id": ids[external_id], "brand": brand}
+            {"message_id": ids[external_id], "brand": brand, "created_at": created[external_id]}
             for external_id, brands in data.brands.items()
             for brand in dict.fromkeys(brands)
         ]
