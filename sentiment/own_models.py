@@ -29,6 +29,10 @@ HELD_OUT_RULE = (
     "(about one in five); the same text always lands on the same side, so a held-out label never "
     "moves into training when more labels arrive"
 )
+EARLY_STOPPING_RULE = (
+    "of the training part, the labels whose SHA-256 of 'early-stopping:' + text is 0 modulo 8 "
+    "(about one in eight) choose the epoch to keep and are not trained on"
+)
 MIN_LABELS = 20
 
 
@@ -58,6 +62,21 @@ def latest_per_text(items: Sequence[Any]) -> list[Any]:
     for item in items:
         latest[_key(item.text)] = item
     return list(latest.values())
+
+
+def is_early_stopping(text: str) -> bool:
+    """A second, independent draw over the training part: the rows that pick the epoch to keep.
+    Kept apart from the held-out rows, so the figures reported on those are not the ones that
+    chose the model."""
+    digest = hashlib.sha256(("early-stopping:" + _key(text)).encode("utf-8")).hexdigest()
+    return int(digest, 16) % 8 == 0
+
+
+def split_early_stopping(train: Sequence[Any]) -> tuple[list[Any], list[Any]]:
+    """(fit, early_stopping) of the training part by EARLY_STOPPING_RULE."""
+    fit = [item for item in train if not is_early_stopping(item.text)]
+    stop = [item for item in train if is_early_stopping(item.text)]
+    return fit, stop
 
 
 def split_held_out(items: Sequence[Any]) -> tuple[list[Any], list[Any]]:
@@ -325,7 +344,10 @@ def train_version(
     train_items, held_out = check_trainable(rows)
     classes = Counter(item.label for item in train_items)
     start, started_from = _start(config)
-    model, history = train(train_items, held_out, config, progress=progress, **start)
+    fit, stop = split_early_stopping(train_items)
+    if not stop or len({item.label for item in fit}) < 2:
+        fit, stop = train_items, held_out  # too few labels to set rows aside twice; said below
+    model, history = train(fit, stop, config, progress=progress, **start)
     models_dir.mkdir(parents=True, exist_ok=True)
     number = max([m.version for m in versions(models_dir)], default=0) + 1
     partial = models_dir / f".{OWN_PREFIX}{number}.partial-{os.getpid()}"
@@ -335,8 +357,13 @@ def train_version(
         partial,
         config=config,
         history=history,
-        trained_on={"the organisation's labels (train part)": len(train_items)},
-        held_out=f"{HELD_OUT_RULE} ({len(held_out)} rows)",
+        trained_on={"the organisation's labels (train part)": len(fit)},
+        held_out=f"{HELD_OUT_RULE} ({len(held_out)} rows, reported); early stopping on "
+        + (
+            f"{EARLY_STOPPING_RULE} ({len(stop)} rows)"
+            if stop is not held_out
+            else "the held-out rows too (too few labels to set rows aside twice)"
+        ),
     )
     adapted = AdaptedClassifier(partial, max_length=config.max_length)
     figures: dict[str, Any] = {"rows": len(held_out), "rule": HELD_OUT_RULE}
@@ -356,6 +383,7 @@ def train_version(
             "distinct_texts": len(rows),
             "train": len(train_items),
             "held_out": len(held_out),
+            "early_stopping": len(stop) if stop is not held_out else 0,
             "train_by_polarity": dict(sorted(classes.items())),
             "held_out_by_polarity": dict(sorted(Counter(i.label for i in held_out).items())),
             "rows_sha256": rows_sha256(rows),

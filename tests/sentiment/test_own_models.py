@@ -24,6 +24,7 @@ from sentiment.own_models import (
     own_config,
     read_active,
     resolve,
+    split_early_stopping,
     split_held_out,
     train_version,
     use,
@@ -156,3 +157,13 @@ def test_a_missing_local_version_gives_one_error_naming_the_fix(tmp_path: Path) 
         resolve("builtin", tmp_path)
     with pytest.raises(ModelNotAvailable, match="cxpulse models pull nobody/none"):
         use("nobody/none", tmp_path)
+
+
+def test_the_epoch_is_chosen_on_other_rows_than_the_reported_held_out_ones() -> None:
+    train, held_out = split_held_out(_labels(MISREAD_FILE))
+    fit, stop = split_early_stopping(train)
+    assert stop and fit
+    assert {t.text for t in stop}.isdisjoint({t.text for t in held_out})
+    assert {t.text for t in stop}.isdisjoint({t.text for t in fit})
+    assert len(fit) + len(stop) == len(train)
+    assert 0.06 < len(stop) / len(train) < 0.2
