@@ -4,6 +4,7 @@ the demo settings, and the built-in analyser loaded once per session."""
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -85,6 +86,17 @@ def analyzer(demo_settings: Settings):  # type: ignore[no-untyped-def]
     from app import build_analyzer
 
     return build_analyzer(demo_settings)
+
+
+DOCS_IMG = Path(__file__).parent.parent / "docs" / "img"
+
+
+def publish_screenshot(shot: Path, name: str) -> None:
+    """Copy a screenshot into docs/img as `name` when CXPULSE_UPDATE_DOC_IMAGES=1 is set, so a
+    normal test run leaves the repository's files as they were."""
+    if os.environ.get("CXPULSE_UPDATE_DOC_IMAGES") == "1":
+        DOCS_IMG.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shot, DOCS_IMG / name)
 
 
 @pytest.fixture

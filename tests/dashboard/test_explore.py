@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -35,12 +34,12 @@ from storage.explore import export_chunks
 from storage.models import MessageHandling
 from storage.users import add_user
 from tests.browser import chromium, texts
+from tests.conftest import publish_screenshot
 from tests.explore_seed import Seeded, seed
 
 pytestmark = pytest.mark.browser
 
 PASSWORD = "correct horse battery"
-DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 WAIT = 40  # seconds: the first page load compiles Dash's bundles on a busy machine
 
 
@@ -348,9 +347,8 @@ def test_filter_chart_click_verbatims_and_handling(
         )
     finally:
         browser.quit()
-    DOCS_IMG.mkdir(parents=True, exist_ok=True)
-    shutil.copy(output_dir / "explore-overview.png", DOCS_IMG / "explore-overview.png")
-    shutil.copy(output_dir / "explore-verbatims.png", DOCS_IMG / "explore-verbatims.png")
+    publish_screenshot(output_dir / "explore-overview.png", "explore-overview.png")
+    publish_screenshot(output_dir / "explore-verbatims.png", "explore-verbatims.png")
 
 
 def test_a_chat_opens_as_the_conversation_with_how_it_ended(
@@ -381,7 +379,7 @@ def test_a_chat_opens_as_the_conversation_with_how_it_ended(
         browser.save_screenshot(str(output_dir / "explore-conversation.png"))
     finally:
         browser.quit()
-    shutil.copy(output_dir / "explore-conversation.png", DOCS_IMG / "explore-conversation.png")
+    publish_screenshot(output_dir / "explore-conversation.png", "explore-conversation.png")
 
 
 def test_a_viewer_reads_but_cannot_mark_handled(

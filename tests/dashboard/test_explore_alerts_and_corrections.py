@@ -4,7 +4,6 @@ filter to the messages behind it; a manager's one click stores a label; a viewer
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,9 +17,9 @@ from storage.alerts import close_alert, open_alert
 from storage.db import session_scope
 from storage.models import Label, Message, MessageBrand, MessagePhase, UnitScore
 from tests.browser import chromium, texts
+from tests.conftest import publish_screenshot
 from tests.dashboard import test_explore as explorer_tests
 from tests.dashboard.test_explore import (
-    DOCS_IMG,
     WAIT,
     _cookie_client,
     _http_login,
@@ -138,8 +137,7 @@ def test_an_alert_in_the_explorer_opens_the_messages_behind_it(
         browser.save_screenshot(str(output_dir / "explore-alert-verbatims.png"))
     finally:
         browser.quit()
-    DOCS_IMG.mkdir(parents=True, exist_ok=True)
-    shutil.copy(output_dir / "explore-alerts.png", DOCS_IMG / "explore-alerts.png")
+    publish_screenshot(output_dir / "explore-alerts.png", "explore-alerts.png")
 
 
 def _fix_buttons(browser) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]
@@ -236,7 +234,7 @@ def test_a_manager_corrects_a_sentence_and_a_phase_in_one_click_each(
         browser.save_screenshot(str(output_dir / "explore-correction.png"))
     finally:
         browser.quit()
-    shutil.copy(output_dir / "explore-correction.png", DOCS_IMG / "explore-correction.png")
+    publish_screenshot(output_dir / "explore-correction.png", "explore-correction.png")
 
 
 def _correction_request(base: str, client, index: str) -> dict[str, object]:  # type: ignore[no-untyped-def]

@@ -7,7 +7,6 @@ import csv
 import io
 import json
 import re
-import shutil
 import signal
 import socket
 import statistics
@@ -44,9 +43,9 @@ from storage.migrate import upgrade
 from storage.models import Message, MessagePhase
 from storage.scores import ScoredMessage, save_scores, unscored
 from tests.browser import chromium, ids, texts
+from tests.conftest import publish_screenshot
 
 ROOT = Path(__file__).resolve().parents[2]
-DOCS_IMG = ROOT / "docs" / "img"
 pytestmark = pytest.mark.browser
 
 VIEWS = ("journey", "feed", "brands", "trend", "moments")
@@ -375,8 +374,7 @@ def test_every_view_fits_one_screen_without_scrolling(
             shot = output_dir / f"wall-{view}-{width}x{height}.png"
             browser.save_screenshot(str(shot))
             if width == 1920:
-                DOCS_IMG.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(shot, DOCS_IMG / f"wall-{view}.png")
+                publish_screenshot(shot, f"wall-{view}.png")
     finally:
         browser.quit()
 
@@ -523,7 +521,7 @@ def test_alert_takes_over_a_band_on_every_view(
         assert len(views_with_band) >= 3
         assert fit_problems(browser) == []
         browser.save_screenshot(str(output_dir / "wall-alert-1920x1080.png"))
-        shutil.copyfile(output_dir / "wall-alert-1920x1080.png", DOCS_IMG / "wall-alert.png")
+        publish_screenshot(output_dir / "wall-alert-1920x1080.png", "wall-alert.png")
         with session_scope(demo_engine) as session:
             close_alert(session, alert_id or 0, datetime.now(UTC))
         WebDriverWait(browser, 10).until(

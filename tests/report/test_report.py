@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import re
-import shutil
 import tomllib
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
@@ -33,6 +32,7 @@ from storage.alerts import close_alert, open_alert
 from storage.db import session_scope
 from storage.models import Message, MessageBrand, MessagePhase
 from tests.browser import chromium
+from tests.conftest import publish_screenshot
 from tests.report.support import Inbox, demo_data, free_port, store_demo, with_smtp
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -238,8 +238,7 @@ def test_preview_renders_in_headless_chromium_without_scripts(
             shot = output_dir / f"weekly-email-{language}.png"
             browser.save_screenshot(str(shot))
             if language == "nl":
-                (ROOT / "docs" / "img").mkdir(parents=True, exist_ok=True)
-                shutil.copy(shot, ROOT / "docs" / "img" / "weekly-email.png")
+                publish_screenshot(shot, "weekly-email.png")
     finally:
         browser.quit()
 
