@@ -114,14 +114,11 @@ def prepared_engine(current: Settings):  # type: ignore[no-untyped-def]
     return engine
 
 
-def build_analyzer(current: Settings):  # type: ignore[no-untyped-def]
-    import torch
+def phase_specs(current: Settings):  # type: ignore[no-untyped-def]
+    """The configured phases as the sentiment package reads them (both languages' words)."""
+    from sentiment import PhaseSpec
 
-    from sentiment import Analyzer, PhaseSpec
-
-    if current.sentiment.threads:
-        torch.set_num_threads(current.sentiment.threads)
-    specs = [
+    return [
         PhaseSpec(
             key=p.key,
             descriptions=tuple(p.description.values()),
@@ -130,6 +127,16 @@ def build_analyzer(current: Settings):  # type: ignore[no-untyped-def]
         )
         for p in current.phases
     ]
+
+
+def build_analyzer(current: Settings):  # type: ignore[no-untyped-def]
+    import torch
+
+    from sentiment import Analyzer
+
+    if current.sentiment.threads:
+        torch.set_num_threads(current.sentiment.threads)
+    specs = phase_specs(current)
     log.info(
         "loading sentiment model %s (%s, quantize %s, %d torch threads)",
         current.sentiment.model,
@@ -962,19 +969,10 @@ def eval_command(
     from sentiment import own_models
     from sentiment.classifier import ModelNotAvailable
     from sentiment.evaluate import TEXT, UNITS, DatasetError, run_eval
-    from sentiment.phases import PhaseSpec
 
     current = settings()
     models_dir = _models_dir(current)
-    specs = [
-        PhaseSpec(
-            key=p.key,
-            descriptions=tuple(p.description.values()),
-            keywords=tuple(k for words in p.keywords.values() for k in words),
-            examples=tuple(e for lines in p.examples.values() for e in lines),
-        )
-        for p in current.phases
-    ]
+    specs = phase_specs(current)
     try:
         if model is None:
             chosen, _ = own_models.resolve(current.sentiment.model, models_dir)

@@ -1,32 +1,8 @@
 from pathlib import Path
 
 import pytest
-import torch
-from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
 
 from sentiment.classifier import HubClassifier, ModelNotAvailable, label_values, load_classifier
-from sentiment.encoder import builtin_encoder_path
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny BERT sequence classifier built here (random weights, real tokenizer and code path)."""
-    path = tmp_path_factory.mktemp("tiny-sentiment")
-    tokenizer = AutoTokenizer.from_pretrained(builtin_encoder_path(), local_files_only=True)
-    config = BertConfig(
-        vocab_size=tokenizer.vocab_size,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        num_labels=3,
-        id2label={0: "negative", 1: "neutral", 2: "positive"},
-        label2id={"negative": 0, "neutral": 1, "positive": 2},
-    )
-    torch.manual_seed(0)
-    BertForSequenceClassification(config).save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return path
 
 
 @pytest.mark.parametrize(

@@ -12,38 +12,14 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 from pytest_httpserver import HTTPServer
-from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
 from werkzeug import Request, Response
 
-from sentiment.encoder import builtin_encoder_path
 from sentiment.own_models import PullError, cached_hub_models, pull
 
 ROOT = Path(__file__).parent.parent.parent
 REPO_ID = "cxpulse-test/tiny-dutch-sentiment"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 2-layer BERT sequence classifier (random weights) with the built-in model's tokenizer."""
-    path = tmp_path_factory.mktemp("tiny-hub-model")
-    tokenizer = AutoTokenizer.from_pretrained(builtin_encoder_path(), local_files_only=True)
-    config = BertConfig(
-        vocab_size=tokenizer.vocab_size,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        num_labels=3,
-        id2label={0: "negative", 1: "neutral", 2: "positive"},
-        label2id={"negative": 0, "neutral": 1, "positive": 2},
-    )
-    torch.manual_seed(0)
-    BertForSequenceClassification(config).save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return path
 
 
 class FakeHub:

@@ -89,26 +89,8 @@ def test_int8_classifier_gives_the_float_label_on_clear_examples_and_says_int8(
     assert int8.name == full.name
 
 
-def test_a_hub_style_model_quantises_too(tmp_path: Path) -> None:
-    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
-
-    from sentiment.encoder import builtin_encoder_path
-
-    tokenizer = AutoTokenizer.from_pretrained(builtin_encoder_path(), local_files_only=True)
-    config = BertConfig(
-        vocab_size=tokenizer.vocab_size,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        num_labels=3,
-        id2label={0: "negative", 1: "neutral", 2: "positive"},
-        label2id={"negative": 0, "neutral": 1, "positive": 2},
-    )
-    torch.manual_seed(0)
-    BertForSequenceClassification(config).save_pretrained(tmp_path)
-    tokenizer.save_pretrained(tmp_path)
-    classifier = load_classifier(str(tmp_path), quantize="int8")
+def test_a_hub_style_model_quantises_too(tiny_model: Path) -> None:
+    classifier = load_classifier(str(tiny_model), quantize="int8")
     assert classifier.revision.endswith("+int8")
     assert all(-1 <= p.score <= 1 for p in classifier.predict(["goed", "slecht nieuws"]))
 
