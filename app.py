@@ -148,6 +148,7 @@ def build_analyzer(current: Settings):  # type: ignore[no-untyped-def]
     return Analyzer(
         specs,
         model=model,
+        routes=model_routes(current),
         batch_size=current.sentiment.batch_size,
         max_length=current.sentiment.max_length,
         phase_threshold=current.sentiment.phase_threshold,
@@ -168,6 +169,25 @@ def sentiment_model(current: Settings) -> str:
         raise typer.Exit(2) from None
     log.info("sentiment model %s (%s)", model, why)
     return model
+
+
+def model_routes(current: Settings):  # type: ignore[no-untyped-def]
+    """`[[sentiment.routes]]` as the analyser takes them, own-vN names resolved to folders."""
+    from sentiment import ModelNotAvailable, ModelRoute
+    from sentiment.own_models import location
+
+    models_dir = Path(current.sentiment.models_dir)
+    routes = []
+    for route in current.sentiment.routes:
+        try:
+            model = location(route.model, models_dir)
+        except ModelNotAvailable as exc:
+            log.error("sentiment.routes: %s", exc)
+            raise typer.Exit(2) from None
+        what = " × ".join(x for x in (route.language, route.channel) if x)
+        log.info("sentiment model %s for %s (sentiment.routes)", model, what)
+        routes.append(ModelRoute(model, language=route.language, channel=route.channel))
+    return routes
 
 
 def build_normaliser(current: Settings):  # type: ignore[no-untyped-def]

@@ -75,8 +75,24 @@ class SourceConfig(_Strict):
         return self
 
 
+class ModelRouteConfig(_Strict):
+    """`[[sentiment.routes]]`: messages in this language and/or channel get this model."""
+
+    model: str = Field(description='"builtin", "builtin-head", own-vN, a hub id or a folder')
+    language: Literal["nl", "en", "other"] | None = None  # the detected language
+    channel: Literal["review", "social", "chat"] | None = None
+
+    @model_validator(mode="after")
+    def _names_what_it_routes(self) -> ModelRouteConfig:
+        if self.language is None and self.channel is None:
+            raise ValueError(f"a route to {self.model!r} needs a language, a channel or both")
+        return self
+
+
 class SentimentConfig(_Strict):
     model: str = Field(default="builtin", description='"builtin", a hub id or a local path')
+    # Per language and/or channel, first match wins; the rest get `model` (or `models use`).
+    routes: list[ModelRouteConfig] = Field(default_factory=list)
     batch_size: int = Field(default=32, ge=1, le=1024)
     max_length: int = Field(default=128, ge=16, le=512)
     threads: int | None = Field(default=None, ge=1)

@@ -64,7 +64,10 @@ def to_scored(message: Message, analysis: MessageAnalysis) -> ScoredMessage:
 
 
 def _inputs(messages: list[Message]) -> list[TextInput]:
-    return [TextInput(m.text, role=m.turn_role, language=m.language) for m in messages]
+    return [
+        TextInput(m.text, role=m.turn_role, language=m.language, channel=m.channel)
+        for m in messages
+    ]
 
 
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"

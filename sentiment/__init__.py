@@ -4,12 +4,13 @@ A leaf package: it imports nothing from storage/ or dashboard/. Start at `sentim
 
 from sentiment.classifier import ModelNotAvailable, load_classifier
 from sentiment.phases import PhaseSpec
-from sentiment.pipeline import Analyzer, MessageAnalysis, TextInput, UnitResult
+from sentiment.pipeline import Analyzer, MessageAnalysis, ModelRoute, TextInput, UnitResult
 
 __all__ = [
     "Analyzer",
     "MessageAnalysis",
     "ModelNotAvailable",
+    "ModelRoute",
     "PhaseSpec",
     "TextInput",
     "UnitResult",

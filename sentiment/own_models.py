@@ -176,9 +176,13 @@ def resolve(configured: str, models_dir: Path = DEFAULT_MODELS_DIR) -> tuple[str
         if active
         else (configured, "sentiment.model in the configuration")
     )
-    if OWN_NAME.match(chosen):
-        return str(own_path(chosen, models_dir)), why
-    return chosen, why
+    return location(chosen, models_dir), why
+
+
+def location(name: str, models_dir: Path = DEFAULT_MODELS_DIR) -> str:
+    """What to load for a model name: an own-vN name becomes its folder (ModelNotAvailable when
+    that version is gone); anything else is loaded as it is."""
+    return str(own_path(name, models_dir)) if OWN_NAME.match(name) else name
 
 
 def use(name: str, models_dir: Path = DEFAULT_MODELS_DIR) -> str:

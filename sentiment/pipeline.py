@@ -8,7 +8,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sentiment.classifier import Classifier, HeadClassifier, load_classifier
+import torch
+
+from sentiment.classifier import Classifier, HeadClassifier, Prediction, load_classifier
 from sentiment.encoder import Encoder, Quantize
 from sentiment.labels import label_for
 from sentiment.language import detect_languages
@@ -21,6 +23,24 @@ class TextInput:
     text: str
     role: str | None = None  # "customer", "agent", "bot" for chat turns; None otherwise
     language: str | None = None  # a source's hint
+    channel: str | None = None  # "review", "social", "chat": picks a model route, if any
+
+
+@dataclass(frozen=True)
+class ModelRoute:
+    """Score messages in `language` and/or from `channel` with `model` instead of the default
+    (`sentiment.routes`); the first route that matches a message wins."""
+
+    model: str
+    language: str | None = None  # the detected language: "nl", "en" or "other"
+    channel: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.language is None and self.channel is None:
+            raise ValueError(f"route to {self.model!r} names neither a language nor a channel")
+
+    def matches(self, language: str, channel: str | None) -> bool:
+        return self.language in (None, language) and self.channel in (None, channel)
 
 
 @dataclass(frozen=True)
@@ -58,19 +78,26 @@ class Analyzer:
         phase_threshold: float = 0.35,
         device: str = "cpu",
         quantize: Quantize = "none",
+        routes: Sequence[ModelRoute] = (),
     ) -> None:
-        """`quantize`: "int8" (CPU) or "fp16" (CUDA) for the phase encoder and the classifier."""
+        """`quantize`: "int8" (CPU) or "fp16" (CUDA) for the phase encoder and the classifiers.
+        Each distinct model of `model` and `routes` is loaded once."""
         self.encoder = Encoder(
             batch_size=batch_size, max_length=max_length, device=device, quantize=quantize
         )
-        self.classifier: Classifier = load_classifier(
-            model,
-            encoder=self.encoder,
-            batch_size=batch_size,
-            max_length=max_length,
-            device=device,
-            quantize=quantize,
-        )
+        loaded: dict[str, Classifier] = {}
+        for name in [model, *(route.model for route in routes)]:
+            if name not in loaded:
+                loaded[name] = load_classifier(
+                    name,
+                    encoder=self.encoder,
+                    batch_size=batch_size,
+                    max_length=max_length,
+                    device=device,
+                    quantize=quantize,
+                )
+        self.classifier: Classifier = loaded[model]
+        self.routes = tuple((route, loaded[route.model]) for route in routes)
         self.matcher = PhaseMatcher(phases, self.encoder, threshold=phase_threshold)
 
     @property
@@ -87,14 +114,13 @@ class Analyzer:
         flat = [unit for units in units_of for unit in units]
         embeddings = self.encoder.embed(flat)
         phases = self.matcher.assign(flat, embeddings)
-        if isinstance(self.classifier, HeadClassifier) and self.classifier.encoder is self.encoder:
-            predictions = self.classifier.predict_embeddings(
-                embeddings
-            )  # one encoder pass for both
-        else:
-            predictions = self.classifier.predict(flat)
+        classifiers = [
+            self.classifier_for(language, item.channel)
+            for item, language in zip(items, languages, strict=True)
+        ]
+        predictions = self._predict(flat, embeddings, classifiers, units_of)
         results, cursor = [], 0
-        for units, language in zip(units_of, languages, strict=True):
+        for units, language, classifier in zip(units_of, languages, classifiers, strict=True):
             unit_results = tuple(
                 UnitResult(i, unit, phases[cursor + i], p.score, p.label, p.confidence)
                 for i, (unit, p) in enumerate(
@@ -102,10 +128,40 @@ class Analyzer:
                 )
             )
             cursor += len(units)
-            results.append(self._summarise(language, unit_results))
+            results.append(self._summarise(language, unit_results, classifier))
         return results
 
-    def _summarise(self, language: str, units: tuple[UnitResult, ...]) -> MessageAnalysis:
+    def classifier_for(self, language: str, channel: str | None) -> Classifier:
+        for route, classifier in self.routes:
+            if route.matches(language, channel):
+                return classifier
+        return self.classifier
+
+    def _predict(
+        self,
+        flat: list[str],
+        embeddings: torch.Tensor,
+        classifiers: list[Classifier],
+        units_of: list[list[str]],
+    ) -> list[Prediction]:
+        """Predictions for all units, each batch of units through its message's classifier."""
+        unit_classifiers = [
+            c for c, units in zip(classifiers, units_of, strict=True) for _ in units
+        ]
+        predictions: dict[int, Prediction] = {}
+        for classifier in {id(c): c for c in unit_classifiers}.values():
+            positions = [i for i, c in enumerate(unit_classifiers) if c is classifier]
+            if isinstance(classifier, HeadClassifier) and classifier.encoder is self.encoder:
+                # the phase embeddings serve the head too: one encoder pass for both
+                chosen = classifier.predict_embeddings(embeddings[positions])
+            else:
+                chosen = classifier.predict([flat[i] for i in positions])
+            predictions.update(zip(positions, chosen, strict=True))
+        return [predictions[i] for i in range(len(flat))]
+
+    def _summarise(
+        self, language: str, units: tuple[UnitResult, ...], classifier: Classifier
+    ) -> MessageAnalysis:
         by_phase: dict[str, list[float]] = defaultdict(list)
         for unit in units:
             for phase in unit.phases:
@@ -118,8 +174,8 @@ class Analyzer:
             label=None if score is None else label_for(score),
             phase_scores={p: sum(s) / len(s) for p, s in by_phase.items()},
             phase_units={p: len(s) for p, s in by_phase.items()},
-            model=self.classifier.name,
-            revision=self.classifier.revision,
+            model=classifier.name,
+            revision=classifier.revision,
         )
 
 
