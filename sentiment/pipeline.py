@@ -7,9 +7,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
+from sentiment.adapted import AdaptedModel
 from sentiment.classifier import Classifier, HeadClassifier, Prediction, load_classifier
 from sentiment.encoder import Encoder, Quantize
 from sentiment.labels import label_for
@@ -79,9 +81,11 @@ class Analyzer:
         device: str = "cpu",
         quantize: Quantize = "none",
         routes: Sequence[ModelRoute] = (),
+        phase_model: str | Path | None = None,
     ) -> None:
         """`quantize`: "int8" (CPU) or "fp16" (CUDA) for the phase encoder and the classifiers.
-        Each distinct model of `model` and `routes` is loaded once."""
+        Each distinct model of `model` and `routes` is loaded once. `phase_model`: a phase
+        adapter learned from the team's phase labels (an own model's phases/, PhaseMatcher)."""
         self.encoder = Encoder(
             batch_size=batch_size, max_length=max_length, device=device, quantize=quantize
         )
@@ -98,7 +102,18 @@ class Analyzer:
                 )
         self.classifier: Classifier = loaded[model]
         self.routes = tuple((route, loaded[route.model]) for route in routes)
-        self.matcher = PhaseMatcher(phases, self.encoder, threshold=phase_threshold)
+        learned = None
+        if phase_model is not None:
+            learned = AdaptedModel(
+                Path(phase_model),
+                batch_size=batch_size,
+                max_length=max_length,
+                device=device,
+                quantize=quantize,
+            )
+        self.matcher = PhaseMatcher(
+            phases, self.encoder, threshold=phase_threshold, learned=learned
+        )
 
     @property
     def model_name(self) -> str:
