@@ -127,12 +127,17 @@ class Analyzer:
             for item, text in zip(items, texts, strict=True)
         ]
         flat = [unit for units in units_of for unit in units]
-        embeddings = self.encoder.embed(flat)
-        phases = self.matcher.assign(flat, embeddings)
         classifiers = [
             self.classifier_for(language, item.channel)
             for item, language in zip(items, languages, strict=True)
         ]
+        # The frozen encoder's pass serves prototype phases and the built-in head; learned
+        # phases and adapted classifiers run their own encoders, so it is skipped when unused.
+        frozen_needed = self.matcher.learned is None or any(
+            isinstance(c, HeadClassifier) and c.encoder is self.encoder for c in classifiers
+        )
+        embeddings = self.encoder.embed(flat) if frozen_needed else torch.empty((len(flat), 0))
+        phases = self.matcher.assign(flat, embeddings)
         predictions = self._predict(flat, embeddings, classifiers, units_of)
         results, cursor = [], 0
         for units, language, classifier in zip(units_of, languages, classifiers, strict=True):
