@@ -662,7 +662,23 @@ def _train_on_set(args: argparse.Namespace, config: FinetuneConfig) -> None:
         f"{dict(Counter(t.label for t in train_items))}; held out for early stopping: "
         f"{len(held_out)} {dict(Counter(t.label for t in held_out))}"
     )
-    model, history = train(train_items, held_out, config, labels=labels)
+    init: dict[str, torch.Tensor] | None = None
+    trained_on = {f"{folder} train split{drawn}, minus the held-out rows": len(train_items)}
+    if args.init_from:  # as `cxpulse models train` does: on from the shipped adapter
+        if args.task == "phase":
+            raise SystemExit("--init-from continues a sentiment adapter; not with --task phase")
+        from safetensors.torch import load_file
+
+        init = load_file(str(args.init_from / WEIGHTS))
+        trained_on = {f"first: the adapter in {args.init_from}": 0, **trained_on}
+    model, history = train(
+        train_items,
+        held_out,
+        config,
+        labels=labels,
+        head_init=None if init is None else (init["head.weight"], init["head.bias"]),
+        adapter_init=init,
+    )
     save_adapter(
         model,
         args.out,
@@ -670,7 +686,7 @@ def _train_on_set(args: argparse.Namespace, config: FinetuneConfig) -> None:
         history=history,
         labels=labels,
         name=f"phases:{folder}" if args.task == "phase" else "builtin:all-MiniLM-L6-v2+lora",
-        trained_on={f"{folder} train split{drawn}, minus the held-out rows": len(train_items)},
+        trained_on=trained_on,
         held_out=(
             f"{len(held_out)} rows ({args.held_out_share:.0%}, at least 20) drawn with seed "
             f"{config.seed + 1} from the same train-split rows; {TRAIN_SPLIT_RULE}"

@@ -28,8 +28,9 @@ def test_builtin_names_the_adapter_and_its_revision(builtin: AdaptedClassifier) 
     assert len(builtin.revision) >= 12
 
 
-# Known shortfall of the shipped adapter (docs/quality.md, "The LoRA model"): negated complaint
-# words still pull the score below zero. Strict: a model that gets them right must drop the mark.
+# Known shortfall of the shipped adapter (docs/quality.md, "The LoRA model"): some negated
+# complaint words still pull the score below zero (round 3 fixed two of the four). Strict: a
+# model that gets them right must drop the mark.
 NEGATION_SHORTFALL = pytest.mark.xfail(
     strict=True, reason="the shipped MiniLM adapter still reads these as negative"
 )
@@ -38,12 +39,12 @@ NEGATION_SHORTFALL = pytest.mark.xfail(
 @pytest.mark.parametrize(
     "text",
     [
-        pytest.param("Het boek is niet slecht.", marks=NEGATION_SHORTFALL),
+        "Het boek is niet slecht.",
         pytest.param("Niet slecht voor die prijs, echt niet.", marks=NEGATION_SHORTFALL),
         pytest.param(
             "Eerlijk gezegd viel de bezorging helemaal niet tegen.", marks=NEGATION_SHORTFALL
         ),
-        pytest.param("Niet slecht, ik ben er heel tevreden over.", marks=NEGATION_SHORTFALL),
+        "Niet slecht, ik ben er heel tevreden over.",
     ],
 )
 def test_dutch_negation_of_a_complaint_is_not_negative(
