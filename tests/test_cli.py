@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import subprocess
 import sys
 from pathlib import Path
@@ -106,6 +107,7 @@ def test_users_add_list_disable_from_the_command_line(tmp_path: Path) -> None:
 
 
 LABEL_FILE = ROOT / "tests" / "sentiment" / "data" / "own_labels_nl.csv"
+PROJECT_TEXTS = ROOT / "sentiment" / "builtin" / "project_texts.csv"
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
@@ -138,6 +140,24 @@ def test_labels_import_reports_bad_rows_then_export_list_and_stats(tmp_path: Pat
     assert missing.returncode == 2 and "no such file" in missing.stderr
 
 
+def _with_phase_labels(path: Path, count: int = 80) -> Path:
+    """LABEL_FILE's polarity labels plus `count` phase-only labels: project texts with the phase
+    they were written for (sentiment/builtin/project_texts.csv), spread over the phases."""
+    with PROJECT_TEXTS.open(encoding="utf-8", newline="") as handle:
+        texts = [r for r in csv.DictReader(handle) if r["language"] == "nl"]
+    with LABEL_FILE.open(encoding="utf-8", newline="") as handle:
+        polarity = list(csv.DictReader(handle))
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, ["text", "polarity", "phase", "language", "created_by"])
+        writer.writeheader()
+        writer.writerows(polarity)
+        for row in texts[:: len(texts) // count][:count]:
+            writer.writerow(
+                {"text": row["text"], "phase": row["phase"], "language": "nl", "created_by": "cx"}
+            )
+    return path
+
+
 def test_models_train_list_use_and_back_and_eval_a_local_version(tmp_path: Path) -> None:
     empty = _cli(tmp_path, "models", "train")  # the database has no labels yet
     assert empty.returncode == 2 and "training needs at least 20" in empty.stderr
@@ -146,7 +166,7 @@ def test_models_train_list_use_and_back_and_eval_a_local_version(tmp_path: Path)
         "models",
         "train",
         "--labels",
-        str(LABEL_FILE),
+        str(_with_phase_labels(tmp_path / "labels.csv")),
         "--epochs",
         "1",
         "--max-steps",
@@ -157,11 +177,14 @@ def test_models_train_list_use_and_back_and_eval_a_local_version(tmp_path: Path)
     )
     assert trained.returncode == 0, trained.stderr
     assert "wrote var/models/own-v1" in trained.stdout
+    assert "200 labels with a polarity and 80 with a phase" in trained.stdout
+    assert (tmp_path / "var" / "models" / "own-v1" / "phases" / "adapter.json").is_file()
     assert "switch to it with `cxpulse models use own-v1`" in trained.stdout
     listed = _cli(tmp_path, "models", "list")
     assert listed.returncode == 0, listed.stderr
     assert "* builtin" in listed.stdout and "  own-v1\ttrained " in listed.stdout
     assert "held out 36" in listed.stdout and "then in use: builtin" in listed.stdout
+    assert "phases learned, held out" in listed.stdout and "configured phases" in listed.stdout
     used = _cli(tmp_path, "models", "use", "own-v1")
     assert used.returncode == 0 and "now in use: own-v1 (was: builtin)" in used.stdout
     assert "* own-v1" in _cli(tmp_path, "models", "list").stdout
