@@ -107,13 +107,15 @@ def test_phase_labels_train_a_phase_model_that_beats_the_configured_phases_held_
     demo_settings: Settings, tmp_path: Path
 ) -> None:
     """The project's own texts carry the phase they were written for (PROJECT_TEXTS.md); the
-    demo configuration's keywords and descriptions place far fewer of them right."""
+    demo configuration's keywords and descriptions place far fewer of them right. Measured
+    2026-12-02: on 125 held-out rows (9 phases) learned 0.461 macro-F1 after 2 epochs (0.420
+    after 1), configured 0.317; the margin required is about half the gain."""
     phase_items = _project_labels("nl", 600)
     polarity = _project_labels("nl", 60, column="label")
     version = train_version(
         polarity,
         tmp_path,
-        config=own_config(epochs=1, max_length=64),
+        config=own_config(epochs=2, max_length=64),
         phase_items=phase_items,
         compare_phases=configured_phases(demo_settings, "builtin"),
         progress=False,
@@ -123,5 +125,5 @@ def test_phase_labels_train_a_phase_model_that_beats_the_configured_phases_held_
     assert figures["rows"] >= 100
     learned, configured = figures["this"]["macro_f1"], figures["compared_with"]["macro_f1"]
     print(f"held out {figures['rows']}: learned {learned:.3f}, configured {configured:.3f}")
-    assert learned > configured + 0.05, figures
+    assert learned > configured + 0.07, figures
     assert "phases learned" in version.summary()
