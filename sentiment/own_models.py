@@ -393,6 +393,7 @@ def train_phases(
         "phases": phases,
         "train": len(train_items),
         "rows": len(held_out),
+        "early_stopping": len(stop) if stop is not held_out else "the held-out rows too",
         "train_by_phase": dict(sorted(Counter(i.label for i in train_items).items())),
         "this": figures("learned phases", predicted),
     }
@@ -416,7 +417,7 @@ def train_version(
     first; LabelledText), and write the next version own-vN with what it was trained on and
     its held-out figures next to `compare_with`'s on the same held-out rows. With enough
     `phase_items` (text, phase key) it learns the phases too (train_phases: own-vN/phases)."""
-    from sentiment.adapted import META, AdaptedClassifier
+    from sentiment.adapted import META, PHASE_MODEL, AdaptedClassifier
     from sentiment.finetune import save_adapter, train
 
     config = config or own_config()
@@ -480,6 +481,11 @@ def train_version(
     }
     figures["this"]["model"] = name
     (partial / META).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    if phase_figures["trained"]:  # named after the version, not the folder it was written in
+        phase_meta_path = partial / PHASE_MODEL / META
+        phase_meta = json.loads(phase_meta_path.read_text(encoding="utf-8"))
+        phase_meta["name"] = f"{name}:phases"
+        phase_meta_path.write_text(json.dumps(phase_meta, indent=2) + "\n", encoding="utf-8")
     partial.rename(models_dir / name)  # the version appears complete, or not at all
     return OwnModel(name, number, models_dir / name, meta)
 

@@ -122,6 +122,7 @@ def test_phase_labels_train_a_phase_model_that_beats_the_configured_phases_held_
     )
     figures = version.meta["phase_model"]
     assert figures["trained"] and phase_model_of(version.path) is not None
+    assert AdaptedModel(version.path / PHASE_MODEL).name == f"{version.name}:phases"
     assert figures["rows"] >= 100
     learned, configured = figures["this"]["macro_f1"], figures["compared_with"]["macro_f1"]
     print(f"held out {figures['rows']}: learned {learned:.3f}, configured {configured:.3f}")
