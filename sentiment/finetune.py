@@ -302,7 +302,7 @@ def train(
     """Train LoRA + head; keep the epoch with the best held-out macro-F1.
 
     `labels`: the classes, in head order; the polarities by default, phase keys for a phase
-    model (sentiment.phase_model).
+    model (own_models.train_phases, PhaseMatcher.learned).
 
     `head_init` (weight, bias): start the head there (e.g. the shipped head) instead of the
     warm start. `adapter_init` (adapter_tensors' layout, same rank and targets): start LoRA and
@@ -311,7 +311,7 @@ def train(
         torch.set_num_threads(config.threads)
     random.seed(config.seed)
     torch.manual_seed(config.seed)
-    if head_init is None and config.warm_start:
+    if head_init is None and adapter_init is None and config.warm_start:  # an adapter has a head
         head_init = warm_start_head(train_items, encoder_path, labels)
     torch.manual_seed(config.seed)  # LoRA init independent of what warm start consumed
     model, tokenizer = build_model(config, encoder_path, head_init, labels)
@@ -621,7 +621,6 @@ def main(argv: Sequence[str] | None = None) -> None:
         train_items,
         held_out,
         config,
-        head_init=None if init is None else (init["head.weight"], init["head.bias"]),
         adapter_init=init,
     )
     save_adapter(
@@ -676,7 +675,6 @@ def _train_on_set(args: argparse.Namespace, config: FinetuneConfig) -> None:
         held_out,
         config,
         labels=labels,
-        head_init=None if init is None else (init["head.weight"], init["head.bias"]),
         adapter_init=init,
     )
     save_adapter(
