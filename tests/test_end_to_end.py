@@ -81,17 +81,25 @@ def running_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
         env={**os.environ, "HF_HUB_OFFLINE": "1", "CXPULSE_E2E_PUSH_TOKEN": PUSH_TOKEN},
     )
     try:
-        deadline = time.monotonic() + 120
+        # Ready once the backfill is scored: the worker takes the oldest messages first, so a
+        # message pushed before then waits behind ~1,000 backfilled ones (a minute or more on a
+        # busy 2-core machine), and the tests below are about what happens to a live message.
+        deadline = time.monotonic() + 240
+        health: dict = {}
         while time.monotonic() < deadline:
             assert process.poll() is None, f"app exited early; see {output_dir / 'app.log'}"
             try:
-                if _health(port)["last_scored_at"]:
+                health = _health(port)
+                if health["last_scored_at"] and health["unscored"] <= 32:
                     break
             except OSError:
                 pass
             time.sleep(1)
         else:
-            pytest.fail(f"no message was scored within 120 s; see {output_dir / 'app.log'}")
+            pytest.fail(
+                f"the backfill was not scored within 240 s (last health {health}); "
+                f"see {output_dir / 'app.log'}"
+            )
         yield port
     finally:
         process.send_signal(signal.SIGTERM)
