@@ -336,7 +336,7 @@ def run(
     def start_worker() -> None:
         # Loading the model takes seconds; the page is already up and says it is waiting.
         worker = ScoringWorker(
-            engine, build_analyzer(current), batch_size=current.sentiment.batch_size
+            engine, build_analyzer(current), batch_size=current.sentiment.worker_batch
         )
         worker.run_forever()
 
@@ -400,11 +400,11 @@ def worker(
     analyzer = build_analyzer(current)
     if once:
         typer.echo(
-            f"scored {wait_until_idle(engine, analyzer, current.sentiment.batch_size)} messages"
+            f"scored {wait_until_idle(engine, analyzer, current.sentiment.worker_batch)} messages"
         )
         return
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    ScoringWorker(engine, analyzer, batch_size=current.sentiment.batch_size).run_forever()
+    ScoringWorker(engine, analyzer, batch_size=current.sentiment.worker_batch).run_forever()
 
 
 @cli.command()

@@ -250,7 +250,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--batch-size",
         type=int,
         default=0,
-        help="messages per analyze() call (default 0: sentiment.batch_size, as the worker uses)",
+        help="messages per analyze() call (default 0: sentiment.worker_batch, as the worker claims)",
     )
     parser.add_argument("--seed", type=int, default=7, help="demo generator seed (default 7)")
     parser.add_argument("--config", type=Path, help="a configuration file (default the demo)")
@@ -272,7 +272,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     }
     if args.threads:
         torch.set_num_threads(args.threads)
-    batch_size = args.batch_size or settings.sentiment.batch_size
+    batch_size = args.batch_size or settings.sentiment.worker_batch
     redactor = build_normaliser(settings).redactor
     inputs = customer_inputs(args.messages, args.seed, lambda text: redactor.redact(text).text)
     paths: dict[str, ScoringPath] = {"pipeline": pipeline_baseline(analyzers["float"])}

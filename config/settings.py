@@ -93,7 +93,10 @@ class SentimentConfig(_Strict):
     model: str = Field(default="builtin", description='"builtin", a hub id or a local path')
     # Per language and/or channel, first match wins; the rest get `model` (or `models use`).
     routes: list[ModelRouteConfig] = Field(default_factory=list)
-    batch_size: int = Field(default=32, ge=1, le=1024)
+    batch_size: int = Field(default=32, ge=1, le=1024)  # units per encoder forward pass
+    # Messages the scoring worker claims and analyses per call: their units are length-sorted
+    # together into encoder batches, so a larger call pads less (docs/benchmarks.md).
+    worker_batch: int = Field(default=256, ge=1, le=10_000)
     max_length: int = Field(default=128, ge=16, le=512)
     threads: int | None = Field(default=None, ge=1)
     phase_threshold: float = Field(default=0.35, ge=0, le=1)

@@ -74,3 +74,26 @@ def test_rollups_after_scoring_equal_a_rebuild(engine: Engine, analyzer) -> None
             for r in session.scalars(select(Rollup))
         )
     assert before == after and before
+
+
+def test_one_large_worker_batch_scores_each_message_as_alone(analyzer) -> None:  # type: ignore[no-untyped-def]
+    """sentiment.worker_batch: the units of many messages are length-sorted together into encoder
+    batches; every unit's phases and score must still land on its own message."""
+    from sentiment import TextInput
+
+    texts = [
+        "Great laptop, but the courier came two days late and the chat only said sorry.",
+        "Top!",
+        "De bezorger was vriendelijk en op tijd. Het installeren ging ook prima.",
+        "Betalen met iDEAL lukte niet, twee keer afgeschreven! Klantenservice reageert niet.",
+        "Would recommend to all my friends.",
+        "Het scherm is mooi, maar de accu is na een uur leeg en retourneren kost geld.",
+    ] * 6
+    items = [TextInput(text) for text in texts]
+    together = analyzer.analyze(items)
+    alone = [analyzer.analyze([item])[0] for item in items]
+    for one, other in zip(together, alone, strict=True):
+        assert [u.text for u in one.units] == [u.text for u in other.units]
+        assert [u.phases for u in one.units] == [u.phases for u in other.units]
+        assert one.score == pytest.approx(other.score, abs=1e-4)
+        assert one.phase_scores == pytest.approx(other.phase_scores, abs=1e-4)
