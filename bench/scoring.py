@@ -250,7 +250,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--batch-size",
         type=int,
         default=0,
-        help="messages per analyze() call (default 0: sentiment.worker_batch, as the worker claims)",
+        help="messages per analyze() call (default 0: sentiment.worker_batch, as the worker)",
     )
     parser.add_argument("--seed", type=int, default=7, help="demo generator seed (default 7)")
     parser.add_argument("--config", type=Path, help="a configuration file (default the demo)")
