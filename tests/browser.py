@@ -6,6 +6,7 @@ import os
 import shutil
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -57,3 +58,24 @@ def ids(browser, selector: str) -> set[str]:  # type: ignore[no-untyped-def]
             "return [...document.querySelectorAll(arguments[0])].map(e => e.id)", selector
         )
     )
+
+
+def detached(element):  # type: ignore[no-untyped-def]
+    """A wait condition: true once `element` has left the page.
+
+    Selenium's `staleness_of` only knows the stale-element error. When Dash swaps the
+    node while chromedriver is asking about it, Chromium answers with an inspector error
+    instead ("Node with given id does not belong to the document"). That also means gone."""
+
+    def gone(_browser) -> bool:  # type: ignore[no-untyped-def]
+        try:
+            element.is_enabled()  # any call on a node that has gone raises
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as error:
+            if "does not belong to the document" in str(error):
+                return True
+            raise
+        return False
+
+    return gone

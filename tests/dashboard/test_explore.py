@@ -20,7 +20,6 @@ from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import Engine, select
 from werkzeug.serving import make_server
@@ -33,7 +32,7 @@ from storage.db import session_scope
 from storage.explore import export_chunks
 from storage.models import MessageHandling
 from storage.users import add_user
-from tests.browser import chromium, texts
+from tests.browser import chromium, detached, texts
 from tests.conftest import publish_screenshot
 from tests.explore_seed import Seeded, seed
 
@@ -86,7 +85,7 @@ def _login(browser, username: str, password: str = PASSWORD) -> None:  # type: i
     submit = browser.find_element(By.ID, "login-submit")
     submit.click()
     # Wait for the answer to replace the form: the previous attempt's error is still on it.
-    WebDriverWait(browser, WAIT).until(staleness_of(submit))
+    WebDriverWait(browser, WAIT).until(detached(submit))
 
 
 def _wait_for_explorer(browser) -> None:  # type: ignore[no-untyped-def]
