@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 from safetensors.torch import save_file
@@ -26,9 +27,13 @@ from sentiment.train_builtin import LABELS, PROJECT_TEXTS, read_uci
 
 UCI_SOURCE = "en-uci-sentiment-labelled-sentences (CC BY 4.0, Kotzias et al. 2015)"
 PROJECT_SOURCE = "sentiment/builtin/project_texts.csv (written by the project)"
+# English rows before en-0401 adapt Dutch rows and would leak across the split; from round 3
+# on they were written anew, so their every fifth row can be held out too.
+FIRST_HELD_OUT_ENGLISH = 401
 HELD_OUT_RULE = (
-    "project_texts.csv rows with language nl and id number % 5 == 0 (nl-0005, nl-0010, …); "
-    "English rows always train, as they adapt Dutch rows and would leak across the split"
+    "project_texts.csv rows whose id number % 5 == 0: every Dutch one (nl-0005, nl-0010, …) and "
+    f"the English ones from en-{FIRST_HELD_OUT_ENGLISH:04d} on (en-0405, …); earlier English "
+    "rows always train, as they adapt Dutch rows and would leak across the split"
 )
 
 
@@ -68,7 +73,20 @@ class History:
 
 
 def is_held_out(row_id: str, language: str) -> bool:
-    return language == "nl" and int(row_id.split("-")[-1]) % 5 == 0
+    number = int(row_id.split("-")[-1])
+    if language == "en" and number < FIRST_HELD_OUT_ENGLISH:
+        return False
+    return number % 5 == 0
+
+
+# The first id number of each writing round of project_texts.csv, per language (its datasheet,
+# sentiment/builtin/PROJECT_TEXTS.md, says what each round holds).
+ROUND_STARTS = {"nl": (1, 1418, 2925, 3425), "en": (1, 401, 601)}
+
+
+def round_of(row_id: str) -> int:
+    language, number = row_id.split("-")
+    return sum(int(number) >= first for first in ROUND_STARTS[language])
 
 
 def read_project_split(path: Path = PROJECT_TEXTS) -> tuple[list[LabelledText], list[LabelledText]]:
@@ -458,6 +476,50 @@ def read_project_train_from(path: Path, first: int) -> list[LabelledText]:
         ]
 
 
+def compare_held_out(
+    adapters: Sequence[Path], path: Path = PROJECT_TEXTS, max_length: int = 128
+) -> list[dict[str, Any]]:
+    """The ship rule's figures: each adapter on the held-out project rows, as the app loads it
+    (merged, `max_length` 128), per language and all together: macro-F1 of the head's argmax
+    and binary accuracy (sign of the score, on the positive and negative rows)."""
+    from sentiment.adapted import AdaptedClassifier
+    from sentiment.classifier import predictions_from_probabilities
+    from sentiment.evaluate import score
+
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = [r for r in csv.DictReader(handle) if is_held_out(r["id"], r["language"])]
+    groups: dict[str, list[dict[str, str]]] = {"all": rows}
+    for row in rows:
+        groups.setdefault(row["language"], []).append(row)
+    for row in rows:
+        groups.setdefault(f"{row['language']} round {round_of(row['id'])}", []).append(row)
+    report = []
+    for adapter in adapters:
+        model = AdaptedClassifier(adapter, max_length=max_length)
+        probabilities = model.probabilities(model.encoder.embed([r["text"] for r in rows]))
+        best = probabilities.argmax(dim=-1).tolist()
+        argmax = {r["id"]: model.labels[i] for r, i in zip(rows, best, strict=True)}
+        predictions = predictions_from_probabilities(probabilities, model.values)
+        scores = {r["id"]: p.score for r, p in zip(rows, predictions, strict=True)}
+        for group, members in groups.items():
+            polar = [r for r in members if r["label"] != "neutral"]
+            report.append(
+                {
+                    "adapter": str(adapter),
+                    "rows": group,
+                    "n": len(members),
+                    "macro_f1": score(
+                        [r["label"] for r in members], [argmax[r["id"]] for r in members], LABELS
+                    ).macro_f1,
+                    "binary": sum(
+                        (scores[r["id"]] >= 0) == (r["label"] == "positive") for r in polar
+                    )
+                    / max(len(polar), 1),
+                }
+            )
+    return report
+
+
 def save_adapter(
     model: SentimentModel,
     out: Path,
@@ -567,6 +629,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--uci-sample", type=int, help="a seeded sample of N UCI sentences instead of all 3,000"
     )
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        nargs="+",
+        metavar="ADAPTER",
+        help="train nothing: print the ship rule's figures (macro-F1 and binary accuracy on the "
+        "held-out project rows, per language) for these adapter folders",
+    )
     args = parser.parse_args(argv)
     if args.train_set is not None:
         if args.out is None:
@@ -583,6 +653,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         max_length=args.max_length,
         patience=args.patience,
     )
+    if args.compare:
+        print(f"held out: {HELD_OUT_RULE}")
+        for line in compare_held_out(args.compare, args.project_texts):
+            print(
+                f"{line['adapter']:<32} {line['rows']:<11} n={line['n']:<4} "
+                f"macro-F1 {line['macro_f1']:.3f}  binary {line['binary']:.3f}"
+            )
+        return
     if args.train_set is not None:
         _train_on_set(args, config)
         return

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from sentiment import finetune
-from sentiment.adapted import META, WEIGHTS, AdaptedClassifier
+from sentiment.adapted import BUILTIN_LORA, META, WEIGHTS, AdaptedClassifier
 from sentiment.classifier import ModelNotAvailable
 from sentiment.evaluate import find_dataset
 from sentiment.finetune import (
@@ -16,9 +16,11 @@ from sentiment.finetune import (
     _encode,
     adapter_tensors,
     carve_held_out,
+    compare_held_out,
     is_held_out,
     main,
     read_train_split,
+    round_of,
     sample_train,
     save_adapter,
     train,
@@ -51,11 +53,55 @@ def _texts(subjects: list[str]) -> list[LabelledText]:
     ]
 
 
-def test_held_out_rows_are_every_fifth_dutch_row_and_never_english() -> None:
+def test_held_out_rows_are_every_fifth_row_but_never_an_english_adaptation_of_a_dutch_one() -> None:
     assert is_held_out("nl-0005", "nl")
     assert is_held_out("nl-1415", "nl")
     assert not is_held_out("nl-0006", "nl")
-    assert not is_held_out("en-0005", "en")
+    assert not is_held_out("en-0005", "en")  # round 1: adapts a Dutch row
+    assert not is_held_out("en-0400", "en")
+    assert is_held_out("en-0405", "en")  # written anew from round 3 on
+    assert not is_held_out("en-0406", "en")
+
+
+def test_round_of_follows_the_datasheet() -> None:
+    assert [round_of(i) for i in ("nl-0001", "nl-1417", "nl-1418", "nl-2925", "nl-3425")] == [
+        1,
+        1,
+        2,
+        3,
+        4,
+    ]
+    assert [round_of(i) for i in ("en-0400", "en-0401", "en-0601")] == [1, 2, 3]
+
+
+@pytest.mark.slow
+def test_compare_reports_the_held_out_rows_per_language_and_round(tmp_path: Path) -> None:
+    rows = [
+        ("nl-0005", "nl", "positive", "Supersnel bezorgd en heel vriendelijk geholpen, top!"),
+        ("nl-0006", "nl", "negative", "Nooit meer."),  # trains: not reported
+        ("nl-3430", "nl", "negative", "Wat een drama, drie weken gewacht en nog steeds niks."),
+        ("en-0005", "en", "negative", "Awful."),  # an adaptation of a Dutch row: trains
+        ("en-0605", "en", "positive", "Thank you so much, the crew was wonderful!"),
+        ("en-0610", "en", "negative", "Worst service ever, I want my money back."),
+    ]
+    texts = tmp_path / "texts.csv"
+    with texts.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "language", "label", "phase", "channel", "text"])
+        writer.writerows([(i, lang, label, "general", "social", t) for i, lang, label, t in rows])
+
+    report = {line["rows"]: line for line in compare_held_out([BUILTIN_LORA], texts)}
+
+    assert {name: line["n"] for name, line in report.items()} == {
+        "all": 4,
+        "nl": 2,
+        "en": 2,
+        "nl round 1": 1,
+        "nl round 4": 1,
+        "en round 3": 2,
+    }
+    assert report["all"]["binary"] == 1.0  # four plain verdicts, read right
+    assert 0.0 <= report["all"]["macro_f1"] <= 1.0
 
 
 @pytest.mark.slow
