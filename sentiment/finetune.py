@@ -678,19 +678,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             uci = random.Random(config.seed).sample(uci, args.uci_sample)
         train_items = uci + train_items
         trained_on = {UCI_SOURCE: len(uci), **trained_on}
-    init: dict[str, torch.Tensor] | None = None
+    init = None
     if args.init_from:
-        from safetensors.torch import load_file
-
-        init = load_file(str(args.init_from / WEIGHTS))
-        earlier = json.loads((args.init_from / META).read_text(encoding="utf-8"))["trained_on"]
-        trained_on = {
-            **{
-                f"first (the adapter continued from, {args.init_from}): {k}": v
-                for k, v in earlier.items()
-            },
-            **{f"then: {k}": v for k, v in trained_on.items()},
-        }
+        init, trained_on = continue_from(args.init_from, trained_on)
     print(
         f"training on {len(train_items)} texts {dict(Counter(t.label for t in train_items))}; "
         f"held out for early stopping: {len(held_out)}"
@@ -716,6 +706,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
 
 
+def continue_from(
+    adapter: Path, trained_on: dict[str, int]
+) -> tuple[dict[str, torch.Tensor], dict[str, int]]:
+    """The LoRA factors and head of `adapter` to train on from, and `trained_on` with what that
+    adapter was trained on first (its adapter.json), so the new one records all of it."""
+    from safetensors.torch import load_file
+
+    earlier = json.loads((adapter / META).read_text(encoding="utf-8"))["trained_on"]
+    return load_file(str(adapter / WEIGHTS)), {
+        **{f"first (the adapter continued from, {adapter}): {k}": v for k, v in earlier.items()},
+        **{f"then: {k}": v for k, v in trained_on.items()},
+    }
+
+
 def _refuse_tracked_out(parser: argparse.ArgumentParser, out: Path) -> None:
     # Weights trained on ../shared/data may not ship (licences): only var/ and models/ inside the
     # repository are ignored by git.
@@ -739,15 +743,12 @@ def _train_on_set(args: argparse.Namespace, config: FinetuneConfig) -> None:
         f"{dict(Counter(t.label for t in train_items))}; held out for early stopping: "
         f"{len(held_out)} {dict(Counter(t.label for t in held_out))}"
     )
-    init: dict[str, torch.Tensor] | None = None
+    init = None
     trained_on = {f"{folder} train split{drawn}, minus the held-out rows": len(train_items)}
     if args.init_from:  # as `cxpulse models train` does: on from the shipped adapter
         if args.task == "phase":
             raise SystemExit("--init-from continues a sentiment adapter; not with --task phase")
-        from safetensors.torch import load_file
-
-        init = load_file(str(args.init_from / WEIGHTS))
-        trained_on = {f"first: the adapter in {args.init_from}": 0, **trained_on}
+        init, trained_on = continue_from(args.init_from, trained_on)
     model, history = train(
         train_items,
         held_out,

@@ -17,6 +17,7 @@ from sentiment.finetune import (
     adapter_tensors,
     carve_held_out,
     compare_held_out,
+    continue_from,
     is_held_out,
     main,
     read_train_split,
@@ -126,6 +127,14 @@ def test_a_two_step_run_saves_a_small_adapter_that_loads_and_scores_in_range(
     assert (tmp_path / WEIGHTS).stat().st_size < 5_000_000
     classifier = AdaptedClassifier(tmp_path)
     assert classifier.meta["trained_on"] == {"synthetic": 64}
+    # Training on from it starts from these factors and records what they were trained on.
+    init, trained_on = continue_from(tmp_path, {"more": 10})
+    assert init.keys() == tensors.keys()
+    assert torch.equal(init["head.weight"], model.head.weight.detach())
+    assert trained_on == {
+        f"first (the adapter continued from, {tmp_path}): synthetic": 64,
+        "then: more": 10,
+    }
     texts = ["the courier was great", "", "the app crashed " * 100, "🙂"]
     predictions = classifier.predict(texts)
     assert len(predictions) == len(texts)
