@@ -921,17 +921,16 @@ def models_train(
 def configured_phases(current: Settings, model: str):  # type: ignore[no-untyped-def]
     """texts → the first phase the analyser in use would assign (the configured phases, with
     the learned phases of `model` where it has them): what a new phase model is compared with."""
-    from sentiment.adapted import AdaptedModel, phase_model_of
+    from sentiment.adapted import learned_phases
     from sentiment.encoder import Encoder
     from sentiment.phases import PhaseMatcher
 
     encoder = Encoder(max_length=current.sentiment.max_length)
-    learned_path = phase_model_of(model)
     matcher = PhaseMatcher(
         phase_specs(current),
         encoder,
         threshold=current.sentiment.phase_threshold,
-        learned=None if learned_path is None else AdaptedModel(learned_path),
+        learned=learned_phases(model),
     )
     return lambda texts: [found[0] for found in matcher.assign(texts, encoder.embed(texts))]
 

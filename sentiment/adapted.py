@@ -103,6 +103,15 @@ class AdaptedModel:
             return (embeddings @ self.weight.T + self.bias).softmax(dim=-1)
 
 
+def learned_phases(
+    model: str | Path, phase_model: Path | None = None, **options: Any
+) -> AdaptedModel | None:
+    """The phase model loaded for `model`: `phase_model` where given, else the one that comes
+    with the model's folder (own-vN/phases); None where there is neither."""
+    path = phase_model or phase_model_of(model)
+    return None if path is None else AdaptedModel(path, **options)
+
+
 class AdaptedClassifier(AdaptedModel):
     """A sentiment adapter: same interface as HeadClassifier."""
 

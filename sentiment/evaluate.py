@@ -739,10 +739,9 @@ def run_eval(
         ]
     if phases and spec.read_phases is not None:
         specs = tuple(phase_specs or ()) or spec.phases or default_phases()
-        from sentiment.adapted import AdaptedModel, phase_model_of
+        from sentiment.adapted import learned_phases
 
-        phase_model = phase_model or phase_model_of(model)
-        learned = None if phase_model is None else AdaptedModel(phase_model, quantize=quantize)
+        learned = learned_phases(model, phase_model, quantize=quantize)
         matcher = PhaseMatcher(specs, encoder, learned=learned)
         phase_examples = in_test_split(spec.read_phases(folder))[:limit]
         phase_eval = evaluate_phase_sets if spec.multi_label_phases else evaluate_phases

@@ -14,7 +14,13 @@ import torch
 from app import build_analyzer, configured_phases, phase_specs
 from config.settings import Settings
 from sentiment import TextInput
-from sentiment.adapted import BUILTIN_LORA, PHASE_MODEL, AdaptedModel, phase_model_of
+from sentiment.adapted import (
+    BUILTIN_LORA,
+    PHASE_MODEL,
+    AdaptedModel,
+    learned_phases,
+    phase_model_of,
+)
 from sentiment.encoder import Encoder
 from sentiment.finetune import FinetuneConfig, History, LabelledText, build_model, save_adapter
 from sentiment.own_models import own_config, train_phases, train_version
@@ -79,6 +85,10 @@ def test_the_analyser_of_an_own_model_with_phases_uses_them(
     shutil.copytree(BUILTIN_LORA, own)
     phase_adapter(own / PHASE_MODEL, ["orientation", "returns"], "returns")
     assert phase_model_of(own) == own / PHASE_MODEL and phase_model_of(BUILTIN_LORA) is None
+    assert learned_phases(BUILTIN_LORA) is None
+    assert learned_phases(own).labels == ["orientation", "returns"]  # type: ignore[union-attr]
+    named = learned_phases(BUILTIN_LORA, own / PHASE_MODEL)  # as eval --phase-model gives it
+    assert named is not None and named.labels == ["orientation", "returns"]
     raw = demo_settings.model_dump()
     raw["sentiment"] |= {"model": "own-v1", "models_dir": str(tmp_path)}
     analyzer = build_analyzer(Settings.model_validate(raw))
