@@ -72,12 +72,15 @@ def _inputs(messages: list[Message]) -> list[TextInput]:
 
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 LEASE = timedelta(minutes=5)  # a dead worker's claimed batch is taken over after this
+# Messages claimed and analysed per call: the default of the `sentiment.worker_batch` setting,
+# which the app passes in.
+WORKER_BATCH = 256
 
 
 def score_pending(
     engine: Engine,
     analyzer: Analyzer,
-    batch_size: int = 64,
+    batch_size: int = WORKER_BATCH,
     worker: str = WORKER_ID,
     lease: timedelta = LEASE,
 ) -> int:
@@ -138,7 +141,12 @@ class ScoringWorker:
     """Runs `score_pending` in a loop on a thread; sleeps briefly when there is nothing to do."""
 
     def __init__(
-        self, engine: Engine, analyzer: Analyzer, *, batch_size: int = 64, idle_seconds: float = 1.0
+        self,
+        engine: Engine,
+        analyzer: Analyzer,
+        *,
+        batch_size: int = WORKER_BATCH,
+        idle_seconds: float = 1.0,
     ) -> None:
         self.engine = engine
         self.analyzer = analyzer
@@ -171,7 +179,7 @@ class ScoringWorker:
             self._thread.join(timeout)
 
 
-def wait_until_idle(engine: Engine, analyzer: Analyzer, batch_size: int = 64) -> int:
+def wait_until_idle(engine: Engine, analyzer: Analyzer, batch_size: int = WORKER_BATCH) -> int:
     """Score until nothing waits (for `ingest --once` and tests); returns the total scored."""
     total = 0
     started = time.monotonic()

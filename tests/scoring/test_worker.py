@@ -3,7 +3,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import Engine, select
 
-from scoring.worker import wait_until_idle
+from config.settings import SentimentConfig
+from scoring.worker import WORKER_BATCH, wait_until_idle
 from storage.db import session_scope
 from storage.messages import store_batch
 from storage.models import Message, MessagePhase, Rollup, UnitScore
@@ -97,3 +98,8 @@ def test_one_large_worker_batch_scores_each_message_as_alone(analyzer) -> None: 
         assert [u.phases for u in one.units] == [u.phases for u in other.units]
         assert one.score == pytest.approx(other.score, abs=1e-4)
         assert one.phase_scores == pytest.approx(other.phase_scores, abs=1e-4)
+
+
+def test_the_worker_claims_what_the_setting_says_by_default() -> None:
+    # Scripts and tests that call the worker without a size get what the app would use.
+    assert SentimentConfig().worker_batch == WORKER_BATCH
