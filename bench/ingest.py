@@ -34,7 +34,6 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
-from app import build_normaliser  # noqa: E402
 from config import Settings, SourceConfig, load_settings  # noqa: E402
 from ingest.base import Batch, IncomingMessage  # noqa: E402
 from ingest.files import DEFAULT_MAPPING  # noqa: E402
@@ -45,6 +44,7 @@ from ingest.sources.demo import DemoSource  # noqa: E402
 from storage.catalogue import sync_catalogue  # noqa: E402
 from storage.db import make_engine, normalise_url, session_scope  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
+from wiring import build_normaliser  # noqa: E402
 
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 SINGLE_SOURCE = "bench_single"  # the baseline's source key, so its rows never collide

@@ -21,7 +21,6 @@ import torch  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 from transformers import pipeline  # noqa: E402
 
-from app import build_analyzer, build_normaliser  # noqa: E402
 from config import Settings, load_settings  # noqa: E402
 from ingest.sources.demo import DemoSource  # noqa: E402
 from sentiment import Analyzer, TextInput  # noqa: E402
@@ -36,6 +35,7 @@ from sentiment.labels import label_for  # noqa: E402
 from sentiment.language import detect_language  # noqa: E402
 from sentiment.pipeline import _clean  # noqa: E402  (the same cleaning step, not a copy)
 from sentiment.segment import split_units  # noqa: E402
+from wiring import build_analyzer, build_normaliser  # noqa: E402
 
 ScoringPath = Callable[[Sequence[TextInput]], list["Scored"]]
 

@@ -83,7 +83,7 @@ def engine(database_url: str, demo_settings: Settings) -> Iterator[Engine]:
 @pytest.fixture(scope="session")
 def analyzer(demo_settings: Settings):  # type: ignore[no-untyped-def]
     """The built-in model (real MiniLM + shipped LoRA adapter), loaded once for all tests."""
-    from app import build_analyzer
+    from wiring import build_analyzer
 
     return build_analyzer(demo_settings)
 

@@ -28,7 +28,6 @@ from sqlalchemy import Engine, select, update
 from sqlmodel import col
 from werkzeug.serving import make_server
 
-from app import build_normaliser
 from config import Settings
 from config.settings import WallScreenConfig
 from dashboard.app import create_app
@@ -44,6 +43,7 @@ from storage.models import Message, MessagePhase
 from storage.scores import ScoredMessage, save_scores, unscored
 from tests.browser import chromium, ids, texts
 from tests.conftest import publish_screenshot
+from wiring import build_normaliser
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.browser

@@ -12,7 +12,6 @@ from pytest_httpserver import HTTPServer
 from sqlalchemy import Engine, func, select
 from werkzeug import Request, Response
 
-from app import build_normaliser
 from config import Settings, SourceConfig
 from ingest.base import Batch, IncomingMessage
 from ingest.http import MalformedResponse, RateLimited, SourceError
@@ -22,6 +21,7 @@ from storage.db import session_scope
 from storage.messages import load_cursor
 from storage.models import Message, MessageBrand
 from tests.ingest.conftest import fetch_all
+from wiring import build_normaliser
 
 APP_ID = "1234567890"
 KEY = "appstore_voltera"

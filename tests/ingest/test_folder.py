@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 
-from app import build_normaliser
 from config import Settings, SourceConfig
 from ingest.pipeline import Normaliser, run_source, store
 from ingest.sources import build_source
@@ -24,6 +23,7 @@ from ingest.sources.folder import FolderCursor, FolderError, FolderOptions, Fold
 from storage.db import session_scope
 from storage.messages import load_cursor, quarantined
 from storage.models import Message, MessageBrand
+from wiring import build_normaliser
 
 
 @pytest.fixture

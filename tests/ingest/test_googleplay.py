@@ -13,7 +13,6 @@ from pytest_httpserver import HTTPServer
 from sqlalchemy import Engine, func, select
 from werkzeug import Request, Response
 
-from app import build_normaliser
 from config import Settings, SourceConfig
 from ingest.base import IncomingMessage
 from ingest.http import MalformedResponse, RateLimited, SourceError
@@ -23,6 +22,7 @@ from storage.db import session_scope
 from storage.messages import load_cursor
 from storage.models import Message
 from tests.ingest.conftest import fetch_all
+from wiring import build_normaliser
 
 KEY = "googleplay_voltera"
 PACKAGE = "nl.voltera.app"

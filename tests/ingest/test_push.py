@@ -17,12 +17,12 @@ from flask import Flask
 from sqlalchemy import Engine, func, select
 from werkzeug.serving import make_server
 
-from app import build_normaliser
 from config import Settings, SourceConfig
 from ingest.push import MAX_BODY_BYTES, MAX_ITEMS, PushedMessage, push_blueprint
 from storage.db import make_engine, session_scope
 from storage.messages import quarantined
 from storage.models import Message, MessageBrand
+from wiring import build_normaliser
 
 DOC = Path(__file__).parents[2] / "docs" / "push-api.md"
 CHAT_TOKEN = "chat-token-Zx81"

@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
-from app import build_normaliser
 from config import Settings, SourceConfig
 from ingest.base import Batch
 from ingest.pipeline import run_source
@@ -22,6 +21,7 @@ from ingest.sources.replay import ReplayCursor, ReplayError, ReplayOptions, Repl
 from storage.db import session_scope
 from storage.messages import quarantined
 from storage.models import Message
+from wiring import build_normaliser
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 

@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, func, select
 
-from app import build_normaliser
 from config import Settings, SourceConfig
 from ingest.base import Batch, IncomingMessage
 from ingest.http import RateLimited, SourceError
@@ -14,6 +13,7 @@ from ingest.pipeline import Normaliser
 from ingest.scheduler import backoff, build_scheduler, purge_kept_originals, run_with_health
 from storage.db import session_scope
 from storage.models import Message, SourceHealth
+from wiring import build_normaliser
 
 START = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 

@@ -19,7 +19,6 @@ from tenacity import wait_none
 from werkzeug import Request, Response
 
 import ingest.http
-from app import build_normaliser
 from config import Settings, SourceConfig, check_config
 from config.settings import DEMO_CONFIG
 from ingest.http import MalformedResponse, RateLimited, SourceError
@@ -28,6 +27,7 @@ from ingest.sources.trustpilot import TrustpilotSource, build
 from storage.db import session_scope
 from storage.messages import load_cursor, quarantined
 from storage.models import Message, MessageBrand
+from wiring import build_normaliser
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 KEY_ENV = "CXPULSE_TEST_TRUSTPILOT_KEY"

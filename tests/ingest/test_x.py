@@ -14,7 +14,6 @@ from pytest_httpserver import HTTPServer
 from sqlalchemy import Engine, func, select
 from tenacity import wait_none
 
-from app import build_normaliser
 from config import Settings, SourceConfig
 from ingest.http import MalformedResponse, RateLimited, SourceError
 from ingest.pipeline import run_source
@@ -23,6 +22,7 @@ from ingest.sources.x import QueryPosition, XCursor, XSource
 from storage.db import session_scope
 from storage.messages import StoreResult, load_cursor, quarantined
 from storage.models import Message, MessageBrand
+from wiring import build_normaliser
 
 SEARCH = "/2/tweets/search/recent"
 BEARER = "AAAAAAAAAAAAAAAAAAAAAJq%2BtestonlyF3x8w9QK"

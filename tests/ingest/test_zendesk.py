@@ -20,7 +20,6 @@ from tenacity import wait_none
 from werkzeug import Request, Response
 
 import ingest.http
-from app import build_normaliser
 from config import Settings, SourceConfig, check_config
 from config.settings import DEMO_CONFIG
 from ingest.http import MalformedResponse, RateLimited, SourceError
@@ -29,6 +28,7 @@ from ingest.sources.zendesk import ZendeskSource, build
 from storage.db import session_scope
 from storage.messages import load_cursor
 from storage.models import Message
+from wiring import build_normaliser
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 START_TIME = str(int((NOW - timedelta(days=7)).timestamp()))

@@ -158,9 +158,9 @@ def demo_data(
 ) -> DemoData:
     """The demo simulator's messages created in [since, until), normalised and redacted by the
     real ingest path for the built-in demo configuration; made once per test session."""
-    from app import build_normaliser
     from config import load_settings
     from ingest.sources.demo import DemoSource
+    from wiring import build_normaliser
 
     source = DemoSource(
         "demo",

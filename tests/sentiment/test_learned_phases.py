@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from app import build_analyzer, configured_phases, phase_specs
 from config.settings import Settings
 from sentiment import TextInput
 from sentiment.adapted import (
@@ -25,6 +24,7 @@ from sentiment.encoder import Encoder
 from sentiment.finetune import FinetuneConfig, History, LabelledText, build_model, save_adapter
 from sentiment.own_models import own_config, train_phases, train_version
 from sentiment.phases import GENERAL, PhaseMatcher
+from wiring import build_analyzer, configured_phases, phase_specs
 
 PROJECT_TEXTS = Path(__file__).parents[2] / "sentiment" / "builtin" / "project_texts.csv"
 LATE = "De bezorger was twee dagen te laat."  # "bezorger": a delivery keyword in the demo config

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from app import build_analyzer
 from config import ConfigError, load_settings
 from config.settings import DEMO_CONFIG
 from sentiment.adapted import AdaptedClassifier
 from sentiment.classifier import HeadClassifier, load_classifier
 from sentiment.encoder import DeviceNotAvailable, Encoder
 from sentiment.pipeline import TextInput
+from wiring import build_analyzer
 
 PROJECT_TEXTS = Path(__file__).parents[2] / "sentiment" / "builtin" / "project_texts.csv"
 CLEAR = [

@@ -10,7 +10,6 @@ import pytest
 import typer
 from sqlalchemy import Engine, select
 
-from app import model_routes, phase_specs
 from config.settings import ConfigError, Settings, load_settings
 from scoring.worker import wait_until_idle
 from sentiment import Analyzer, ModelRoute, TextInput
@@ -18,6 +17,7 @@ from sentiment.classifier import BUILTIN_HEAD_MODEL, load_classifier
 from storage.db import session_scope
 from storage.messages import store_batch
 from storage.models import Message, UnitScore
+from wiring import model_routes, phase_specs
 
 HEAD_NAME = "builtin:all-MiniLM-L6-v2+head"
 DUTCH = "De bezorger was twee dagen te laat en niemand belde terug."
