@@ -14,7 +14,7 @@ from sqlalchemy import Engine, text
 
 from config import Settings
 from dashboard.auth import install_auth
-from dashboard.context import AppContext, attach
+from dashboard.context import DAY_CACHE_KEY, AppContext, attach
 from storage.db import session_scope
 from storage.explore import DayCache
 from storage.queries import last_scored_at
@@ -38,10 +38,10 @@ def create_app(settings: Settings, engine: Engine) -> dash.Dash:
         suppress_callback_exceptions=True,
     )
     app.layout = dash.html.Div([dash.page_container])
-    # The explorer's day cache (key: dashboard.pages.explore.DAY_CACHE_KEY), filled from now on
-    # in the background so that the first long chart of this process does not wait for it.
+    # The explorer's day cache, filled from now on in the background so that the first long
+    # chart of this process does not wait for it.
     days = DayCache(ZoneInfo(settings.dashboard.timezone))
-    server.config["CXPULSE_EXPLORE_DAYS"] = days
+    server.config[DAY_CACHE_KEY] = days
     days.warm(engine)
 
     @server.get("/healthz")

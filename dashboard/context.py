@@ -10,6 +10,8 @@ from sqlalchemy import Engine
 from config import Settings
 
 _KEY = "CXPULSE"
+# The explorer's cache of whole days of rollup sums (storage.explore.DayCache), one per process.
+DAY_CACHE_KEY = "CXPULSE_EXPLORE_DAYS"
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ from dashboard.components.explore_filters import (
 from dashboard.components.explore_filters import state_from_controls as controls_state
 from dashboard.components.explore_terms import top_terms
 from dashboard.components.explore_verbatims import PAGE_SIZE, column_defs, detail_view, grid_row
-from dashboard.context import current
+from dashboard.context import DAY_CACHE_KEY, current
 from dashboard.i18n import pick_language, t
 from storage.alert_queries import alerts_for_explorer
 from storage.db import session_scope
@@ -69,7 +69,6 @@ log = logging.getLogger(__name__)
 dash.register_page(__name__, path="/explore", title="CX Pulse — explore", name="Explore")
 
 GENERAL = "general"
-DAY_CACHE_KEY = "CXPULSE_EXPLORE_DAYS"
 
 
 def _zone() -> ZoneInfo:

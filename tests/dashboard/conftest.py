@@ -11,14 +11,18 @@ from werkzeug.serving import make_server
 
 from config import Settings
 from dashboard.app import create_app
+from dashboard.context import DAY_CACHE_KEY
 
 
 @pytest.fixture
 def web_url(engine: Engine, demo_settings: Settings) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, create_app(demo_settings, engine).server, threaded=True)
+    app = create_app(demo_settings, engine).server
+    server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
+        # Its background refresh would outlive the test's database.
+        app.config[DAY_CACHE_KEY].stop()

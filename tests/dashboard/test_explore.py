@@ -28,6 +28,7 @@ from config import Settings
 from dashboard.app import create_app
 from dashboard.auth import IDLE_KEY
 from dashboard.components.explore_filters import parse_query, to_filter
+from dashboard.context import DAY_CACHE_KEY
 from storage.db import session_scope
 from storage.explore import export_chunks
 from storage.models import MessageHandling
@@ -68,6 +69,7 @@ def explorer(
         yield f"http://127.0.0.1:{server.server_port}", app.server
     finally:
         server.shutdown()
+        app.server.config[DAY_CACHE_KEY].stop()  # its refresh would outlive the database
 
 
 def _period_query(seeded: Seeded) -> str:
@@ -512,7 +514,7 @@ def test_a_new_web_process_fills_the_explorer_day_cache_before_the_first_chart(
 
     _, server = explorer
     page = next(m for name, m in sys.modules.items() if name.endswith("pages.explore"))
-    days = server.config[page.DAY_CACHE_KEY]  # type: ignore[attr-defined]
+    days = server.config[DAY_CACHE_KEY]  # type: ignore[attr-defined]
     assert isinstance(days, DayCache)
     assert days.ready.wait(30)  # filled without any request
     with server.app_context():  # type: ignore[attr-defined]

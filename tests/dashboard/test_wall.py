@@ -31,6 +31,7 @@ from werkzeug.serving import make_server
 from config import Settings
 from config.settings import WallScreenConfig
 from dashboard.app import create_app
+from dashboard.context import DAY_CACHE_KEY
 from ingest.base import Batch, IncomingMessage
 from ingest.pipeline import store
 from ingest.sources.demo import DemoSource
@@ -299,15 +300,17 @@ def serve() -> Iterator[Callable[..., Served]]:
     servers = []
 
     def start(settings: Settings, engine: Engine, delay: float = 0.0) -> Served:
-        traffic = Traffic(create_app(settings, engine).server, delay)
+        app = create_app(settings, engine).server
+        traffic = Traffic(app, delay)
         server = make_server("127.0.0.1", 0, traffic, threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
+        servers.append((server, app))
         return Served(f"http://127.0.0.1:{server.server_port}", traffic)
 
     yield start
-    for server in servers:
+    for server, app in servers:
         server.shutdown()
+        app.config[DAY_CACHE_KEY].stop()  # its refresh would outlive the test's database
 
 
 @pytest.fixture
