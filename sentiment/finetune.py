@@ -695,7 +695,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             uci = random.Random(config.seed).sample(uci, args.uci_sample)
         train_items = uci + train_items
         trained_on = {UCI_SOURCE: len(uci), **trained_on}
-    init = None
+    init: dict[str, torch.Tensor] | None = None
     if args.init_from:
         init, trained_on = continue_from(args.init_from, trained_on)
     print(
@@ -760,7 +760,7 @@ def _train_on_set(args: argparse.Namespace, config: FinetuneConfig) -> None:
         f"{dict(Counter(t.label for t in train_items))}; held out for early stopping: "
         f"{len(held_out)} {dict(Counter(t.label for t in held_out))}"
     )
-    init = None
+    init: dict[str, torch.Tensor] | None = None
     trained_on = {f"{folder} train split{drawn}, minus the held-out rows": len(train_items)}
     if args.init_from:  # as `cxpulse models train` does: on from the shipped adapter
         if args.task == "phase":
