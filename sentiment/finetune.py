@@ -27,9 +27,12 @@ from sentiment.train_builtin import LABELS, PROJECT_TEXTS, read_uci
 
 UCI_SOURCE = "en-uci-sentiment-labelled-sentences (CC BY 4.0, Kotzias et al. 2015)"
 PROJECT_SOURCE = "sentiment/builtin/project_texts.csv (written by the project)"
-# English rows before en-0401 adapt Dutch rows and would leak across the split; from round 3
-# on they were written anew, so their every fifth row can be held out too.
-FIRST_HELD_OUT_ENGLISH = 401
+# The first id number of each writing round of project_texts.csv, per language (its datasheet,
+# sentiment/builtin/PROJECT_TEXTS.md, says what each round holds; round 2 wrote only Dutch).
+ROUND_STARTS = {"nl": {1: 1, 2: 1418, 3: 2925, 4: 3425}, "en": {1: 1, 3: 401, 4: 601}}
+# English rows of round 1 adapt Dutch rows and would leak across the split; from round 3 on
+# they were written anew, so their every fifth row can be held out too.
+FIRST_HELD_OUT_ENGLISH = ROUND_STARTS["en"][3]
 HELD_OUT_RULE = (
     "project_texts.csv rows whose id number % 5 == 0: every Dutch one (nl-0005, nl-0010, …) and "
     f"the English ones from en-{FIRST_HELD_OUT_ENGLISH:04d} on (en-0405, …); earlier English "
@@ -77,11 +80,6 @@ def is_held_out(row_id: str, language: str) -> bool:
     if language == "en" and number < FIRST_HELD_OUT_ENGLISH:
         return False
     return number % 5 == 0
-
-
-# The first id number of each writing round of project_texts.csv, per language (its datasheet,
-# sentiment/builtin/PROJECT_TEXTS.md, says what each round holds; round 2 wrote only Dutch).
-ROUND_STARTS = {"nl": {1: 1, 2: 1418, 3: 2925, 4: 3425}, "en": {1: 1, 3: 401, 4: 601}}
 
 
 def round_of(row_id: str) -> int:
@@ -490,18 +488,18 @@ def compare_held_out(
     from sentiment.classifier import predictions_from_probabilities
     from sentiment.evaluate import score
 
+    rows: list[dict[str, str]] = []
+    by_language: dict[str, list[dict[str, str]]] = {}
+    by_round: dict[str, list[dict[str, str]]] = {}
     with path.open(encoding="utf-8", newline="") as handle:
-        rows = [
-            r
-            for r in csv.DictReader(handle)
-            if is_held_out(r["id"], r["language"])
-            and f"{r['language']} round {round_of(r['id'])}" not in skip
-        ]
-    groups: dict[str, list[dict[str, str]]] = {"all": rows}
-    for row in rows:
-        groups.setdefault(row["language"], []).append(row)
-    for row in rows:
-        groups.setdefault(f"{row['language']} round {round_of(row['id'])}", []).append(row)
+        for row in csv.DictReader(handle):
+            name = f"{row['language']} round {round_of(row['id'])}"
+            if not is_held_out(row["id"], row["language"]) or name in skip:
+                continue
+            rows.append(row)
+            by_language.setdefault(row["language"], []).append(row)
+            by_round.setdefault(name, []).append(row)
+    groups = {"all": rows, **by_language, **by_round}
     report = []
     for adapter in adapters:
         model = AdaptedClassifier(adapter, max_length=max_length)
