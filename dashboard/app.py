@@ -61,3 +61,9 @@ def create_app(settings: Settings, engine: Engine) -> dash.Dash:
         }, 200
 
     return app
+
+
+def stop_background(server: flask.Flask) -> None:
+    """Stop what create_app started in the background (the day cache's refresh), e.g. before
+    the database it reads goes away."""
+    server.config[DAY_CACHE_KEY].stop()

@@ -10,8 +10,7 @@ from sqlalchemy import Engine
 from werkzeug.serving import make_server
 
 from config import Settings
-from dashboard.app import create_app
-from dashboard.context import DAY_CACHE_KEY
+from dashboard.app import create_app, stop_background
 
 
 @pytest.fixture
@@ -24,5 +23,4 @@ def web_url(engine: Engine, demo_settings: Settings) -> Iterator[str]:
         yield f"http://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
-        # Its background refresh would outlive the test's database.
-        app.config[DAY_CACHE_KEY].stop()
+        stop_background(app)  # its refresh would outlive the test's database

@@ -25,7 +25,7 @@ from sqlalchemy import Engine, select
 from werkzeug.serving import make_server
 
 from config import Settings
-from dashboard.app import create_app
+from dashboard.app import create_app, stop_background
 from dashboard.auth import IDLE_KEY
 from dashboard.components.explore_filters import parse_query, to_filter
 from dashboard.context import DAY_CACHE_KEY
@@ -69,7 +69,7 @@ def explorer(
         yield f"http://127.0.0.1:{server.server_port}", app.server
     finally:
         server.shutdown()
-        app.server.config[DAY_CACHE_KEY].stop()  # its refresh would outlive the database
+        stop_background(app.server)  # its refresh would outlive the test's database
 
 
 def _period_query(seeded: Seeded) -> str:

@@ -30,8 +30,7 @@ from werkzeug.serving import make_server
 
 from config import Settings
 from config.settings import WallScreenConfig
-from dashboard.app import create_app
-from dashboard.context import DAY_CACHE_KEY
+from dashboard.app import create_app, stop_background
 from ingest.base import Batch, IncomingMessage
 from ingest.pipeline import store
 from ingest.sources.demo import DemoSource
@@ -310,7 +309,7 @@ def serve() -> Iterator[Callable[..., Served]]:
     yield start
     for server, app in servers:
         server.shutdown()
-        app.config[DAY_CACHE_KEY].stop()  # its refresh would outlive the test's database
+        stop_background(app)  # its refresh would outlive the test's database
 
 
 @pytest.fixture
