@@ -10,7 +10,14 @@ from typing import Annotated
 import typer
 
 from config import Settings
-from wiring import configured_phases, format_when, phase_specs, prepared_engine, settings
+from wiring import (
+    configured_phases,
+    format_when,
+    model_routes,
+    phase_specs,
+    prepared_engine,
+    settings,
+)
 
 labels_cli = typer.Typer(
     help="The CX team's corrections: import, export, list, count.", no_args_is_help=True
@@ -260,7 +267,9 @@ def _redacted_url(url: str) -> str:
 
 @models_cli.command("use")
 def models_use(
-    name: Annotated[str, typer.Argument(help="builtin, own-vN, a cached Hub id or a folder.")],
+    name: Annotated[
+        str, typer.Argument(help="builtin, builtin-en, own-vN, a cached Hub id or a folder.")
+    ],
 ) -> None:
     """Switch the model that `run` and `worker` load at start (persisted in the models folder)."""
     from sentiment import own_models
@@ -289,7 +298,11 @@ def models_list() -> None:
     def mark(name: str) -> str:
         return "*" if name == active else " "
 
-    typer.echo(f"{mark('builtin')} builtin\tall-MiniLM-L6-v2 + shipped LoRA adapter (offline)")
+    typer.echo(
+        f"{mark('builtin')} builtin\tall-MiniLM-L6-v2 + shipped LoRA adapters: English "
+        "(builtin-en) for English, Dutch-first for the rest (offline)"
+    )
+    typer.echo(f"{mark('builtin-en')} builtin-en\tall-MiniLM-L6-v2 + shipped English LoRA adapter")
     typer.echo(f"{mark('builtin-head')} builtin-head\tall-MiniLM-L6-v2 + shipped frozen head")
     for version in own_models.versions(models_dir):
         typer.echo(f"{mark(version.name)} {version.name}\t{version.summary()}")
@@ -298,7 +311,7 @@ def models_list() -> None:
             f"{mark(hub.repo_id)} {hub.repo_id}\tHugging Face cache, {hub.size_bytes / 1e6:.1f} "
             f"MB, revision {', '.join(hub.revisions)}"
         )
-    if active not in {"builtin", "builtin-head"} | {
+    if active not in {"builtin", "builtin-en", "builtin-head"} | {
         v.name for v in own_models.versions(models_dir)
     } | {h.repo_id for h in own_models.cached_hub_models()}:
         typer.echo(f"* {active}\t(configured; not found on this machine)")
@@ -325,7 +338,10 @@ def eval_command(
     dataset: Annotated[Path, typer.Option(help="A labelled set's folder in ../shared/data.")],
     model: Annotated[
         str | None,
-        typer.Option(help="builtin, head, lora, own-vN, a folder or a Hub id (default: in use)."),
+        typer.Option(
+            help="builtin, builtin-en, head, lora, own-vN, a folder or a Hub id (default: the "
+            "model in use, with the configured [[sentiment.routes]])."
+        ),
     ] = None,
     limit: Annotated[int | None, typer.Option(help="Only the first N test rows.")] = None,
     units: Annotated[
@@ -336,7 +352,10 @@ def eval_command(
         Path | None, typer.Option("--json", help="Also write the reports here.")
     ] = None,
 ) -> None:
-    """Accuracy, macro-F1 and confusion matrix per language on a set's test split."""
+    """Accuracy, macro-F1 and confusion matrix per language on a set's test split.
+
+    Texts go to the model the worker would pick by their detected language: "builtin" scores
+    English with builtin-en; without --model the configured routes apply as well."""
     import json
 
     from sentiment import own_models
@@ -360,6 +379,7 @@ def eval_command(
             aggregate=UNITS if units else TEXT,
             phases=phases,
             phase_specs=specs,
+            routes=model_routes(current) if model is None else (),
         )
     except (DatasetError, ModelNotAvailable) as exc:
         raise _model_error(exc) from None

@@ -17,7 +17,8 @@ from sentiment.classifier import ModelNotAvailable, Prediction, label_values
 from sentiment.classifier import predictions_from_probabilities as _predictions
 from sentiment.encoder import Encoder, Quantize, revision_with
 
-BUILTIN_LORA = Path(__file__).with_name("builtin") / "lora"
+BUILTIN_LORA = Path(__file__).with_name("builtin") / "lora"  # Dutch-first: scores nl and other
+BUILTIN_EN_LORA = Path(__file__).with_name("builtin") / "lora-en"  # scores English (builtin-en)
 WEIGHTS = "adapter.safetensors"  # lora.<module>.A / lora.<module>.B, head.weight / head.bias
 META = "adapter.json"  # labels, lora rank/alpha/scaling, trained_on, method, held-out figures
 

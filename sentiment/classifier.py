@@ -25,7 +25,11 @@ from sentiment.encoder import (
 )
 from sentiment.labels import label_for
 
-BUILTIN = "builtin"  # the default: MiniLM + the LoRA adapter shipped in sentiment/builtin/lora
+# The default, "builtin", is two LoRA adapters on MiniLM, both shipped in sentiment/builtin:
+# lora/ (Dutch-first) scores every message, and lora-en/ the English ones (pipeline.BUILTIN_ROUTES).
+# As a classifier name (a route's model, `eval --model`), "builtin" is the Dutch-first one alone.
+BUILTIN = "builtin"
+BUILTIN_EN = "builtin-en"  # MiniLM + the English adapter in sentiment/builtin/lora-en
 BUILTIN_HEAD_MODEL = "builtin-head"  # MiniLM (frozen, shared with phases) + the logistic head
 BUILTIN_HEAD = Path(__file__).with_name("builtin") / "head.safetensors"
 
@@ -185,16 +189,17 @@ def load_classifier(
     device: str = "cpu",
     quantize: Quantize = "none",
 ) -> Classifier:
-    """ "builtin" → MiniLM + the shipped LoRA adapter (its own, adapted encoder); "builtin-head" →
+    """ "builtin" → MiniLM + the shipped Dutch-first LoRA adapter (its own, adapted encoder);
+    "builtin-en" → the same with the shipped English adapter; "builtin-head" →
     the frozen MiniLM + the shipped logistic head; anything else → a Hugging Face id or folder.
 
     A shared `encoder` (used by "builtin-head" only) brings its own device and number format."""
-    if model == BUILTIN:
+    if model in (BUILTIN, BUILTIN_EN):
         # Imported here, as sentiment.adapted imports this module.
-        from sentiment.adapted import BUILTIN_LORA, AdaptedClassifier
+        from sentiment.adapted import BUILTIN_EN_LORA, BUILTIN_LORA, AdaptedClassifier
 
         return AdaptedClassifier(
-            BUILTIN_LORA,
+            BUILTIN_LORA if model == BUILTIN else BUILTIN_EN_LORA,
             batch_size=batch_size,
             max_length=max_length,
             device=device,

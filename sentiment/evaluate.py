@@ -17,10 +17,19 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from sentiment.classifier import BUILTIN, Classifier, HeadClassifier, Prediction, load_classifier
+from sentiment.classifier import (
+    BUILTIN,
+    BUILTIN_EN,
+    Classifier,
+    HeadClassifier,
+    Prediction,
+    load_classifier,
+)
 from sentiment.encoder import Encoder, Quantize
 from sentiment.labels import label_for
+from sentiment.language import detect_languages
 from sentiment.phases import GENERAL, PhaseMatcher, PhaseSpec
+from sentiment.pipeline import ModelRoute, effective_routes
 from sentiment.segment import split_units
 
 NEGATIVE, NEUTRAL, POSITIVE = "negative", "neutral", "positive"
@@ -484,6 +493,45 @@ def predict_all(
     return results  # type: ignore[return-value]
 
 
+def predict_routed(
+    classifier: Classifier,
+    routes: Sequence[tuple[ModelRoute, Classifier]],
+    texts: Sequence[str],
+    *,
+    aggregate: str = TEXT,
+    progress: bool = True,
+) -> list[Prediction]:
+    """predict_all, each text through the model the Analyzer would pick for it: the first route
+    whose language is the text's detected language, else `classifier`. (The sets carry no
+    channel, so a route that names one never matches here.)"""
+    if not routes:
+        return predict_all(classifier, texts, aggregate=aggregate, progress=progress)
+    languages = detect_languages(list(texts))
+    chosen = [
+        next((c for route, c in routes if route.matches(language, None)), classifier)
+        for language in languages
+    ]
+    results: list[Prediction | None] = [None] * len(texts)
+    for model in {id(c): c for c in chosen}.values():
+        indices = [i for i, c in enumerate(chosen) if c is model]
+        predictions = predict_all(
+            model, [texts[i] for i in indices], aggregate=aggregate, progress=progress
+        )
+        for index, prediction in zip(indices, predictions, strict=True):
+            results[index] = prediction
+    return results  # type: ignore[return-value]
+
+
+def routed_name(classifier: Classifier, routes: Sequence[tuple[ModelRoute, Classifier]]) -> str:
+    """ "default name; en: route name" — which models a routed evaluation used."""
+    parts = [
+        f"{route.language or route.channel}: {c.name}"
+        for route, c in routes
+        if route.channel is None
+    ]
+    return "; ".join([classifier.name, *parts])
+
+
 def evaluate(
     classifier: Classifier,
     examples: Sequence[Example],
@@ -677,14 +725,15 @@ def _embed_with_progress(encoder: Encoder, texts: Sequence[str], progress: bool)
 def load_model(
     model: str, encoder: Encoder | None = None, quantize: Quantize = "none"
 ) -> Classifier:
-    """builtin (what the app loads), head (the frozen head), lora (the shipped adapter), a
+    """builtin (the Dutch-first adapter the app scores nl and other with), builtin-en (the
+    English one), head (the frozen head), lora (the Dutch-first adapter, as builtin), a
     LoRA adapter folder (has adapter.json), or a Hugging Face model id or folder.
 
     A shared `encoder` brings its own number format; `quantize` is for the models loaded here."""
     from sentiment.adapted import BUILTIN_LORA, AdaptedClassifier, is_adapter
 
-    if model == BUILTIN:
-        return load_classifier(BUILTIN, encoder=encoder, quantize=quantize)
+    if model in (BUILTIN, BUILTIN_EN):
+        return load_classifier(model, encoder=encoder, quantize=quantize)
     if model == "head":
         return HeadClassifier(encoder or Encoder(quantize=quantize))
     if model == "lora":
@@ -705,8 +754,12 @@ def run_eval(
     progress: bool = True,
     quantize: Quantize = "none",
     phase_model: Path | None = None,
+    routes: Sequence[ModelRoute] = (),
 ) -> list[Report]:
     """Every report the set supports, on its test split (the first `limit` test rows by id).
+
+    Texts are scored as the Analyzer would with `sentiment.model = model` and these `routes`
+    (by detected language; "builtin" brings its English route, pipeline.BUILTIN_ROUTES).
 
     Phase sets use `phase_specs` where given (e.g. --phase-config), else their own evaluation
     configuration, else the demo configuration's phases; with the learned `phase_model` (by
@@ -717,10 +770,16 @@ def run_eval(
     if spec.read is not None and spec.tasks:
         examples = in_test_split(spec.read(folder))[:limit]
         classifier = load_model(model, encoder, quantize)
+        loaded = {model: classifier}
+        for route in effective_routes(model, routes):
+            if route.model not in loaded:
+                loaded[route.model] = load_model(route.model, encoder, quantize)
+        routed = [(r, loaded[r.model]) for r in effective_routes(model, routes)]
+        name = routed_name(classifier, routed)
         # One pass over the test rows serves every task: binary only drops neutral gold rows.
         started = time.perf_counter()
-        predictions = predict_all(
-            classifier, [e.text for e in examples], aggregate=aggregate, progress=progress
+        predictions = predict_routed(
+            classifier, routed, [e.text for e in examples], aggregate=aggregate, progress=progress
         )
         seconds = time.perf_counter() - started
         reports += [
@@ -729,7 +788,7 @@ def run_eval(
                 predictions,
                 task=task,
                 dataset=spec.folder,
-                model=classifier.name if quantize == "none" else f"{classifier.name} ({quantize})",
+                model=name if quantize == "none" else f"{name} ({quantize})",
                 note=spec.note,
                 aggregate=aggregate,
                 seconds=seconds,
@@ -750,13 +809,31 @@ def run_eval(
     return reports
 
 
+def _route(parser: argparse.ArgumentParser, text: str) -> ModelRoute:
+    language, _, model = text.partition("=")
+    if language not in ("nl", "en", "other") or not model:
+        parser.error(f"--route {text!r}: expected LANG=MODEL with LANG nl, en or other")
+    return ModelRoute(model, language=language)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--dataset", type=Path, required=True, help="a folder in shared/data")
     parser.add_argument(
-        "--model", default=BUILTIN, help="builtin, head, lora, an adapter folder or a HF model"
+        "--model",
+        default=BUILTIN,
+        help="builtin (with its English route, as the app), builtin-en, lora (the Dutch-first "
+        "adapter alone), head, an adapter folder or a HF model",
+    )
+    parser.add_argument(
+        "--route",
+        action="append",
+        default=[],
+        metavar="LANG=MODEL",
+        help="score texts detected as LANG (nl, en, other) with MODEL, as [[sentiment.routes]]; "
+        "repeatable, first match wins, before builtin's own English route",
     )
     parser.add_argument("--limit", type=int, help="only the first N test rows")
     parser.add_argument(
@@ -794,6 +871,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             phase_specs=default_phases(args.phase_config) if args.phase_config else None,
             quantize=args.quantize,
             phase_model=args.phase_model,
+            routes=[_route(parser, text) for text in args.route],
         )
     except DatasetError as exc:
         parser.error(str(exc))

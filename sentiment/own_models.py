@@ -17,7 +17,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sentiment.classifier import BUILTIN, BUILTIN_HEAD_MODEL, Classifier, ModelNotAvailable
+from sentiment.classifier import (
+    BUILTIN,
+    BUILTIN_EN,
+    BUILTIN_HEAD_MODEL,
+    Classifier,
+    ModelNotAvailable,
+)
 from sentiment.encoder import Quantize
 
 DEFAULT_MODELS_DIR = Path("var/models")
@@ -194,7 +200,7 @@ def location(name: str, models_dir: Path = DEFAULT_MODELS_DIR) -> str:
 def use(name: str, models_dir: Path = DEFAULT_MODELS_DIR) -> str:
     """Make `name` the model the next `run`/`worker` loads: builtin, own-vN, a Hub id in the
     local cache, or a model folder. Written atomically; returns what it replaced."""
-    if name not in (BUILTIN, BUILTIN_HEAD_MODEL):
+    if name not in (BUILTIN, BUILTIN_EN, BUILTIN_HEAD_MODEL):
         if OWN_NAME.match(name):
             own_path(name, models_dir)
         elif not Path(name).is_dir() and name not in {m.repo_id for m in cached_hub_models()}:

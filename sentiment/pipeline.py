@@ -12,7 +12,14 @@ from pathlib import Path
 import torch
 
 from sentiment.adapted import AdaptedModel
-from sentiment.classifier import Classifier, HeadClassifier, Prediction, load_classifier
+from sentiment.classifier import (
+    BUILTIN,
+    BUILTIN_EN,
+    Classifier,
+    HeadClassifier,
+    Prediction,
+    load_classifier,
+)
 from sentiment.encoder import Encoder, Quantize
 from sentiment.labels import label_for
 from sentiment.language import detect_languages
@@ -43,6 +50,17 @@ class ModelRoute:
 
     def matches(self, language: str, channel: str | None) -> bool:
         return self.language in (None, language) and self.channel in (None, channel)
+
+
+# The default model, "builtin", scores English with the English adapter and the rest with the
+# Dutch-first one: each is the better of the two on its language (docs/quality.md).
+BUILTIN_ROUTES = (ModelRoute(BUILTIN_EN, language="en"),)
+
+
+def effective_routes(model: str, routes: Sequence[ModelRoute] = ()) -> tuple[ModelRoute, ...]:
+    """The routes a message meets: the configured ones first, then, where the default model is
+    "builtin", BUILTIN_ROUTES (so a configured route for English overrides the built-in one)."""
+    return (*routes, *BUILTIN_ROUTES) if model == BUILTIN else tuple(routes)
 
 
 @dataclass(frozen=True)
@@ -85,7 +103,9 @@ class Analyzer:
     ) -> None:
         """`quantize`: "int8" (CPU) or "fp16" (CUDA) for the phase encoder and the classifiers.
         Each distinct model of `model` and `routes` is loaded once. `phase_model`: a phase
-        adapter learned from the team's phase labels (an own model's phases/, PhaseMatcher)."""
+        adapter learned from the team's phase labels (an own model's phases/, PhaseMatcher).
+        `model = "builtin"` adds BUILTIN_ROUTES after `routes`."""
+        routes = effective_routes(model, routes)
         self.encoder = Encoder(
             batch_size=batch_size, max_length=max_length, device=device, quantize=quantize
         )

@@ -1,13 +1,21 @@
-"""The shipped built-in model (MiniLM + the LoRA adapter in sentiment/builtin/lora) on the hard
-Dutch cases the issue names: one message with several phases, and negation."""
+"""The shipped built-in model on the hard cases the issue names: one message with several phases,
+and negation. "builtin" is two adapters on MiniLM: sentiment/builtin/lora (Dutch-first, scores nl
+and other) and sentiment/builtin/lora-en (builtin-en, scores English)."""
 
 import pytest
 
 from sentiment.adapted import AdaptedClassifier
-from sentiment.classifier import BUILTIN, BUILTIN_HEAD_MODEL, HeadClassifier, load_classifier
+from sentiment.classifier import (
+    BUILTIN,
+    BUILTIN_EN,
+    BUILTIN_HEAD_MODEL,
+    HeadClassifier,
+    load_classifier,
+)
 from sentiment.pipeline import TextInput
 
 MIXED = "mooie laptop, maar de bezorger was twee dagen te laat en de chat zei alleen sorry"
+MIXED_EN = "lovely laptop, but the courier was two days late and the chat only said sorry"
 
 
 @pytest.fixture(scope="module")
@@ -23,9 +31,32 @@ def test_builtin_is_the_lora_adapter_and_the_frozen_head_stays_reachable() -> No
     assert head.name == "builtin:all-MiniLM-L6-v2+head"
 
 
-def test_builtin_names_the_adapter_and_its_revision(builtin: AdaptedClassifier) -> None:
+@pytest.fixture(scope="module")
+def builtin_en() -> AdaptedClassifier:
+    classifier = load_classifier(BUILTIN_EN)
+    assert isinstance(classifier, AdaptedClassifier)
+    return classifier
+
+
+def test_builtin_names_the_adapter_and_its_revision(
+    builtin: AdaptedClassifier, builtin_en: AdaptedClassifier
+) -> None:
     assert builtin.name == "builtin:all-MiniLM-L6-v2+lora"
+    assert builtin_en.name == "builtin-en:all-MiniLM-L6-v2+lora"
     assert len(builtin.revision) >= 12
+    assert len(builtin_en.revision) >= 12 and builtin_en.revision != builtin.revision
+
+
+def test_the_default_scores_english_with_the_english_adapter_and_the_rest_with_the_dutch_one(
+    analyzer,  # type: ignore[no-untyped-def]
+    builtin: AdaptedClassifier,
+    builtin_en: AdaptedClassifier,
+) -> None:
+    english, dutch = analyzer.analyze([TextInput(MIXED_EN), TextInput(MIXED)])
+    assert (english.language, dutch.language) == ("en", "nl")
+    assert english.model == builtin_en.name and dutch.model == builtin.name
+    expected = builtin_en.predict([u.text for u in english.units])
+    assert [u.score for u in english.units] == pytest.approx([p.score for p in expected])
 
 
 # Known shortfall of the shipped adapter (docs/quality.md, "The LoRA model"): some negated
@@ -75,6 +106,31 @@ def test_a_mixed_message_is_positive_for_use_and_negative_for_delivery_and_servi
 ) -> None:
     assert isinstance(analyzer.classifier, AdaptedClassifier)  # the demo loads "builtin"
     (result,) = analyzer.analyze([TextInput(MIXED)])
+    assert result.phase_scores["use"] > 0, result
+    assert result.phase_scores["delivery"] < 0, result
+    assert result.phase_scores["service"] < 0, result
+
+
+@pytest.mark.parametrize(
+    ("text", "wrong"),
+    [
+        ("Not bad at all for the price.", "negative"),
+        ("The delivery was not bad, honestly.", "negative"),
+        ("I am not happy at all with the service.", "positive"),
+        ("Not good: the battery was empty after a week.", "positive"),
+    ],
+)
+def test_english_negation_flips_the_polarity(
+    builtin_en: AdaptedClassifier, text: str, wrong: str
+) -> None:
+    (prediction,) = builtin_en.predict([text])
+    assert prediction.label != wrong, (text, prediction)
+
+
+def test_a_mixed_english_message_scores_each_phase_its_own_way(
+    analyzer,  # type: ignore[no-untyped-def]
+) -> None:
+    (result,) = analyzer.analyze([TextInput(MIXED_EN)])
     assert result.phase_scores["use"] > 0, result
     assert result.phase_scores["delivery"] < 0, result
     assert result.phase_scores["service"] < 0, result

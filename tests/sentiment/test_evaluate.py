@@ -19,12 +19,16 @@ from sentiment.evaluate import (
     find_dataset,
     holdout_split,
     in_test_split,
+    main,
+    predict_routed,
+    routed_name,
     run_eval,
     score,
     stars_to_polarity,
 )
 from sentiment.labels import label_for
 from sentiment.phases import PhaseMatcher
+from sentiment.pipeline import ModelRoute
 
 SHARED_DATA = Path(
     os.environ.get("CXPULSE_DATA", Path(__file__).resolve().parents[3] / "shared" / "data")
@@ -181,6 +185,45 @@ def test_three_class_compares_the_label_from_the_neutral_band() -> None:
     assert report.overall.accuracy == pytest.approx(3 / 4)
     assert report.by_language == {}  # one language: nothing to break down
     assert "gold \\ predicted" in report.to_text()
+
+
+class ConstantClassifier:
+    """One score for every text: shows which texts a route sent here."""
+
+    name = "constant"
+    revision = "test"
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        self.seen += texts
+        return [Prediction(-0.5, label_for(-0.5), 0.7) for _ in texts]
+
+
+def test_routed_evaluation_sends_each_text_to_the_model_of_its_detected_language() -> None:
+    dutch = "Het pakket kwam veel te laat aan en niemand nam de telefoon op."
+    english = "The parcel arrived far too late and nobody picked up the phone."
+    english_route = ConstantClassifier()
+    routes = [(ModelRoute("constant", language="en"), english_route)]
+    channel_only = [(ModelRoute("constant", channel="chat"), ConstantClassifier())]
+
+    predictions = predict_routed(WordClassifier(), routes, [dutch, english, dutch], progress=False)
+
+    assert [p.score for p in predictions] == [0.1, -0.5, 0.1]  # input order kept
+    assert english_route.seen == [english]
+    # The sets carry no channel: a route by channel alone never takes a text.
+    unrouted = predict_routed(WordClassifier(), channel_only, [english], progress=False)
+    assert [p.score for p in unrouted] == [0.1]
+    assert routed_name(WordClassifier(), routes) == "words; en: constant"
+
+
+def test_a_route_that_is_not_language_equals_model_is_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["--dataset", str(tmp_path), "--route", "fr=builtin-en"])
+    assert "--route 'fr=builtin-en'" in capsys.readouterr().err
 
 
 def test_an_unknown_folder_is_a_clear_error(tmp_path: Path) -> None:

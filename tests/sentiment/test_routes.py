@@ -14,6 +14,7 @@ from config.settings import ConfigError, Settings, load_settings
 from scoring.worker import wait_until_idle
 from sentiment import Analyzer, ModelRoute, TextInput
 from sentiment.classifier import BUILTIN_HEAD_MODEL, load_classifier
+from sentiment.pipeline import BUILTIN_ROUTES, effective_routes
 from storage.db import session_scope
 from storage.messages import store_batch
 from storage.models import Message, UnitScore
@@ -61,6 +62,17 @@ def test_each_message_is_scored_by_the_model_of_its_first_matching_route(
 def test_one_model_named_by_two_routes_is_loaded_once(routed: Analyzer) -> None:
     (_, first), (_, second) = routed.routes
     assert first is second
+
+
+def test_builtin_brings_its_english_route_after_the_configured_ones() -> None:
+    own_english = ModelRoute("own-v3", language="en")
+    assert effective_routes("builtin") == BUILTIN_ROUTES
+    assert BUILTIN_ROUTES[0].matches("en", "review") and not BUILTIN_ROUTES[0].matches("nl", None)
+    # A configured route for English comes first, so it wins over the built-in one.
+    assert effective_routes("builtin", [own_english]) == (own_english, *BUILTIN_ROUTES)
+    # Any other default model scores English itself unless a route says otherwise.
+    assert effective_routes("own-v3") == ()
+    assert effective_routes(BUILTIN_HEAD_MODEL, [own_english]) == (own_english,)
 
 
 def test_a_route_without_language_or_channel_is_refused(tmp_path: Path) -> None:
