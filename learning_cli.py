@@ -178,8 +178,9 @@ def models_train(
     About one label in five is held out (by a hash of its text, docs/learning.md) for early
     stopping and to compare the new version with the model in use on the same rows."""
     from sentiment import own_models
-    from sentiment.classifier import ModelNotAvailable, load_classifier
+    from sentiment.classifier import ModelNotAvailable
     from sentiment.finetune import LabelledText
+    from sentiment.pipeline import routed_classifier
 
     current = settings()
     models_dir = _models_dir(current)
@@ -227,7 +228,10 @@ def models_train(
     in_use = current.sentiment.model
     try:
         in_use, _ = own_models.resolve(current.sentiment.model, models_dir)
-        compare_with = load_classifier(in_use, max_length=current.sentiment.max_length)
+        # As the worker scores: "builtin" and configured routes pick a model per language.
+        compare_with = routed_classifier(
+            in_use, model_routes(current), max_length=current.sentiment.max_length
+        )
     except ModelNotAvailable as exc:
         typer.echo(f"not compared with the model in use: {exc}", err=True)
         compare_with = None

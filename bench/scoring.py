@@ -26,6 +26,7 @@ from ingest.sources.demo import DemoSource  # noqa: E402
 from sentiment import Analyzer, TextInput  # noqa: E402
 from sentiment.adapted import AdaptedClassifier  # noqa: E402
 from sentiment.classifier import (  # noqa: E402
+    Classifier,
     HeadClassifier,
     HubClassifier,
     Prediction,
@@ -94,42 +95,14 @@ def pipeline_baseline(analyzer: Analyzer) -> ScoringPath:
     matcher and the head. An adapted (LoRA) classifier has its own encoder: a second
     feature-extraction pipeline for the sentiment, as the product makes a second encoder pass. A
     Hugging Face classifier gets the "text-classification" pipeline (top_k=None: the expected
-    value over labels needs every label's probability)."""
+    value over labels needs every label's probability). Each message goes to the classifier of
+    its route (`Analyzer.classifier_for`: "builtin" sends English to builtin-en), as in the
+    product."""
     features = pipeline(
         "feature-extraction", model=analyzer.encoder.model, tokenizer=analyzer.encoder.tokenizer
     )
-    classifier = analyzer.classifier
-    sentiment: Callable[[list[str], torch.Tensor], list[Prediction]]
-    if isinstance(classifier, HeadClassifier) and classifier.encoder is analyzer.encoder:
-
-        def sentiment(units: list[str], embeddings: torch.Tensor) -> list[Prediction]:
-            return classifier.predict_embeddings(embeddings)
-
-    elif isinstance(classifier, AdaptedClassifier | HeadClassifier):
-        own = pipeline(
-            "feature-extraction",
-            model=classifier.encoder.model,
-            tokenizer=classifier.encoder.tokenizer,
-        )
-
-        def sentiment(units: list[str], embeddings: torch.Tensor) -> list[Prediction]:
-            return classifier.predict_embeddings(mean_pooled(own(units)))
-
-    elif isinstance(classifier, HubClassifier):
-        classify = pipeline(
-            "text-classification", model=classifier.model, tokenizer=classifier.tokenizer
-        )
-        labels = [classifier.model.config.id2label[i] for i in range(len(classifier.values))]
-
-        def sentiment(units: list[str], embeddings: torch.Tensor) -> list[Prediction]:
-            rows = []
-            for scores in classify(units, top_k=None):
-                by_label = {s["label"]: s["score"] for s in scores}
-                rows.append([by_label[label] for label in labels])
-            return predictions_from_probabilities(torch.tensor(rows), classifier.values)
-
-    else:
-        sys.exit(f"no pipeline baseline for {type(classifier).__name__}")
+    classifiers = [analyzer.classifier, *(c for _, c in analyzer.routes)]
+    sentiment_of = {id(c): pipeline_sentiment(analyzer, c) for c in classifiers}
 
     def run(chunk: Sequence[TextInput]) -> list[Scored]:
         out: list[Scored] = []
@@ -142,7 +115,8 @@ def pipeline_baseline(analyzer: Analyzer) -> ScoringPath:
                 continue
             embeddings = mean_pooled(features(units))  # the one pipeline call per message
             phases = analyzer.matcher.assign(units, embeddings)
-            predictions = sentiment(units, embeddings)
+            classifier = analyzer.classifier_for(language, item.channel)
+            predictions = sentiment_of[id(classifier)](units, embeddings)
             score = sum(p.score for p in predictions) / len(predictions)
             out.append(
                 Scored(
@@ -157,6 +131,44 @@ def pipeline_baseline(analyzer: Analyzer) -> ScoringPath:
         return out
 
     return run
+
+
+def pipeline_sentiment(
+    analyzer: Analyzer, classifier: Classifier
+) -> Callable[[list[str], torch.Tensor], list[Prediction]]:
+    """units, the frozen encoder's embeddings → predictions, through pipelines of `classifier`."""
+    if isinstance(classifier, HeadClassifier) and classifier.encoder is analyzer.encoder:
+
+        def on_frozen(units: list[str], embeddings: torch.Tensor) -> list[Prediction]:
+            return classifier.predict_embeddings(embeddings)
+
+        return on_frozen
+    if isinstance(classifier, AdaptedClassifier | HeadClassifier):
+        own = pipeline(
+            "feature-extraction",
+            model=classifier.encoder.model,
+            tokenizer=classifier.encoder.tokenizer,
+        )
+
+        def on_own_encoder(units: list[str], embeddings: torch.Tensor) -> list[Prediction]:
+            return classifier.predict_embeddings(mean_pooled(own(units)))
+
+        return on_own_encoder
+    if isinstance(classifier, HubClassifier):
+        classify = pipeline(
+            "text-classification", model=classifier.model, tokenizer=classifier.tokenizer
+        )
+        labels = [classifier.model.config.id2label[i] for i in range(len(classifier.values))]
+
+        def on_hub(units: list[str], embeddings: torch.Tensor) -> list[Prediction]:
+            rows = []
+            for scores in classify(units, top_k=None):
+                by_label = {s["label"]: s["score"] for s in scores}
+                rows.append([by_label[label] for label in labels])
+            return predictions_from_probabilities(torch.tensor(rows), classifier.values)
+
+        return on_hub
+    sys.exit(f"no pipeline baseline for {type(classifier).__name__}")
 
 
 def mean_pooled(outputs: list[list[list[list[float]]]]) -> torch.Tensor:
@@ -281,9 +293,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         run(inputs[:16])  # loads the language models; every path then starts warm
     loaded = time.perf_counter() - started
     float_model = analyzers["float"].classifier
+    routed = "".join(
+        f", {route.language or route.channel}: {c.name} @{c.revision}"
+        for route, c in analyzers["float"].routes
+    )
+    english = sum(detect_language(_clean(i.text), i.language) == "en" for i in inputs)
     print(
-        f"{len(inputs)} customer texts (seed {args.seed}); model {float_model.name} "
-        f"@{float_model.revision} ({settings.sentiment.device}, configured quantize "
+        f"{len(inputs)} customer texts (seed {args.seed}; {english} English); model "
+        f"{float_model.name} @{float_model.revision}{routed} ({settings.sentiment.device}, "
+        "configured quantize "
         f"{configured!r}); encoder batch {settings.sentiment.batch_size}, max_length "
         f"{settings.sentiment.max_length}, {torch.get_num_threads()} torch threads; loaded "
         f"and warmed up in {loaded:.1f} s"
@@ -309,8 +327,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
     print(f"  ({units} units in {len(inputs)} texts; x = speed-up against the pipeline baseline)")
     for name in analyzers:
-        revision = analyzers[name].classifier.revision
-        print(f"\n  agreement: {name} (revision {revision}) vs. pipeline baseline")
+        print(f"\n  agreement: {name} vs. pipeline baseline")
         for key, value in compare(runs[name][0], runs["pipeline"][0]).items():
             shown = f"{value:.2e}" if isinstance(value, float) else value
             print(f"    {key:<36} {shown}")

@@ -27,9 +27,8 @@ from sentiment.classifier import (
 )
 from sentiment.encoder import Encoder, Quantize
 from sentiment.labels import label_for
-from sentiment.language import detect_languages
 from sentiment.phases import GENERAL, PhaseMatcher, PhaseSpec
-from sentiment.pipeline import ModelRoute, effective_routes
+from sentiment.pipeline import ModelRoute, RoutedClassifier, effective_routes
 from sentiment.segment import split_units
 
 NEGATIVE, NEUTRAL, POSITIVE = "negative", "neutral", "positive"
@@ -502,15 +501,12 @@ def predict_routed(
     progress: bool = True,
 ) -> list[Prediction]:
     """predict_all, each text through the model the Analyzer would pick for it: the first route
-    whose language is the text's detected language, else `classifier`. (The sets carry no
-    channel, so a route that names one never matches here.)"""
-    if not routes:
-        return predict_all(classifier, texts, aggregate=aggregate, progress=progress)
-    languages = detect_languages(list(texts))
-    chosen = [
-        next((c for route, c in routes if route.matches(language, None)), classifier)
-        for language in languages
-    ]
+    whose language is the text's detected language, else `classifier` (RoutedClassifier). Per
+    unit, a text's units all go to its model, as the Analyzer routes a whole message."""
+    routed = RoutedClassifier(classifier, routes)
+    if aggregate == TEXT or not routed.routes:
+        return predict_all(routed, texts, aggregate=aggregate, progress=progress)
+    chosen = routed.chosen(texts)
     results: list[Prediction | None] = [None] * len(texts)
     for model in {id(c): c for c in chosen}.values():
         indices = [i for i, c in enumerate(chosen) if c is model]
@@ -520,16 +516,6 @@ def predict_routed(
         for index, prediction in zip(indices, predictions, strict=True):
             results[index] = prediction
     return results  # type: ignore[return-value]
-
-
-def routed_name(classifier: Classifier, routes: Sequence[tuple[ModelRoute, Classifier]]) -> str:
-    """ "default name; en: route name" — which models a routed evaluation used."""
-    parts = [
-        f"{route.language or route.channel}: {c.name}"
-        for route, c in routes
-        if route.channel is None
-    ]
-    return "; ".join([classifier.name, *parts])
 
 
 def evaluate(
@@ -775,7 +761,7 @@ def run_eval(
             if route.model not in loaded:
                 loaded[route.model] = load_model(route.model, encoder, quantize)
         routed = [(r, loaded[r.model]) for r in effective_routes(model, routes)]
-        name = routed_name(classifier, routed)
+        name = RoutedClassifier(classifier, routed).name
         # One pass over the test rows serves every task: binary only drops neutral gold rows.
         started = time.perf_counter()
         predictions = predict_routed(

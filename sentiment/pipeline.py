@@ -63,6 +63,52 @@ def effective_routes(model: str, routes: Sequence[ModelRoute] = ()) -> tuple[Mod
     return (*routes, *BUILTIN_ROUTES) if model == BUILTIN else tuple(routes)
 
 
+class RoutedClassifier:
+    """Texts in, predictions out, each text through the model the Analyzer would pick for it by
+    its detected language (`Analyzer` itself routes whole messages with their source's hints);
+    for evaluations and comparisons of "the model in use". Routes by channel never match here:
+    a bare text has no channel."""
+
+    def __init__(self, default: Classifier, routes: Sequence[tuple[ModelRoute, Classifier]]):
+        self.default = default
+        self.routes = tuple((r, c) for r, c in routes if r.channel is None)
+        self.name = "; ".join([default.name, *(f"{r.language}: {c.name}" for r, c in self.routes)])
+        self.revision = "; ".join([default.revision, *(c.revision for _, c in self.routes)])
+
+    def chosen(self, texts: Sequence[str]) -> list[Classifier]:
+        """The classifier for each text."""
+        if not self.routes:
+            return [self.default] * len(texts)
+        return [
+            next((c for route, c in self.routes if route.matches(language, None)), self.default)
+            for language in detect_languages(list(texts))
+        ]
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        chosen = self.chosen(texts)
+        results: list[Prediction | None] = [None] * len(texts)
+        for classifier in {id(c): c for c in chosen}.values():
+            indices = [i for i, c in enumerate(chosen) if c is classifier]
+            for index, prediction in zip(
+                indices, classifier.predict([texts[i] for i in indices]), strict=True
+            ):
+                results[index] = prediction
+        return results  # type: ignore[return-value]
+
+
+def routed_classifier(
+    model: str, routes: Sequence[ModelRoute] = (), **options: object
+) -> Classifier:
+    """`model` with its effective routes as one classifier (load_classifier's `options`); the
+    plain classifier where there are none."""
+    loaded = {model: load_classifier(model, **options)}  # type: ignore[arg-type]
+    for route in effective_routes(model, routes):
+        if route.model not in loaded:
+            loaded[route.model] = load_classifier(route.model, **options)  # type: ignore[arg-type]
+    pairs = [(r, loaded[r.model]) for r in effective_routes(model, routes)]
+    return RoutedClassifier(loaded[model], pairs) if pairs else loaded[model]
+
+
 @dataclass(frozen=True)
 class UnitResult:
     position: int

@@ -12,6 +12,7 @@ from sentiment.evaluate import (
     BINARY,
     DATASETS,
     THREE_CLASS,
+    UNITS,
     DatasetError,
     Example,
     evaluate,
@@ -21,14 +22,13 @@ from sentiment.evaluate import (
     in_test_split,
     main,
     predict_routed,
-    routed_name,
     run_eval,
     score,
     stars_to_polarity,
 )
 from sentiment.labels import label_for
 from sentiment.phases import PhaseMatcher
-from sentiment.pipeline import ModelRoute
+from sentiment.pipeline import ModelRoute, RoutedClassifier
 
 SHARED_DATA = Path(
     os.environ.get("CXPULSE_DATA", Path(__file__).resolve().parents[3] / "shared" / "data")
@@ -212,10 +212,20 @@ def test_routed_evaluation_sends_each_text_to_the_model_of_its_detected_language
 
     assert [p.score for p in predictions] == [0.1, -0.5, 0.1]  # input order kept
     assert english_route.seen == [english]
+    # Per unit, every unit of an English text goes to the English route, as one message does.
+    two_sentences = "The parcel was late. Nobody picked up the phone when I called them."
+    (per_unit,) = predict_routed(
+        WordClassifier(), routes, [two_sentences], aggregate=UNITS, progress=False
+    )
+    assert per_unit.score == -0.5
+    assert english_route.seen[1:] == [
+        "The parcel was late.",
+        "Nobody picked up the phone when I called them.",
+    ]
     # The sets carry no channel: a route by channel alone never takes a text.
     unrouted = predict_routed(WordClassifier(), channel_only, [english], progress=False)
     assert [p.score for p in unrouted] == [0.1]
-    assert routed_name(WordClassifier(), routes) == "words; en: constant"
+    assert RoutedClassifier(WordClassifier(), routes).name == "words; en: constant"
 
 
 def test_a_route_that_is_not_language_equals_model_is_refused(
