@@ -266,16 +266,30 @@ def _figures(classifier: Classifier, items: Sequence[Any]) -> dict[str, Any]:
     }
 
 
-def shipped_adapter() -> tuple[dict[str, Any], dict[str, Any]] | None:
-    """The shipped LoRA adapter's tensors and adapter.json, where it is on this machine."""
+def shipped_adapter(path: Path | None = None) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """A shipped LoRA adapter's tensors and adapter.json (default: the Dutch-first one), where it
+    is on this machine."""
     from safetensors.torch import load_file
 
     from sentiment.adapted import BUILTIN_LORA, META, WEIGHTS, is_adapter
 
-    if not is_adapter(BUILTIN_LORA):
+    path = path or BUILTIN_LORA
+    if not is_adapter(path):
         return None
-    meta = json.loads((BUILTIN_LORA / META).read_text(encoding="utf-8"))
-    return load_file(str(BUILTIN_LORA / WEIGHTS)), meta
+    meta = json.loads((path / META).read_text(encoding="utf-8"))
+    return load_file(str(path / WEIGHTS)), meta
+
+
+def starting_adapter(texts: Sequence[str]) -> Path:
+    """The shipped adapter training starts from: the English one (builtin-en) where most of the
+    labelled texts are English, else the Dutch-first one, as "builtin" routes them."""
+    from sentiment.adapted import BUILTIN_EN_LORA, BUILTIN_LORA, is_adapter
+    from sentiment.language import detect_languages
+
+    english = sum(language == "en" for language in detect_languages(list(texts)))
+    if english * 2 > len(texts) and is_adapter(BUILTIN_EN_LORA):
+        return BUILTIN_EN_LORA
+    return BUILTIN_LORA
 
 
 def own_config(**overrides: Any) -> Any:
@@ -295,23 +309,25 @@ def own_config(**overrides: Any) -> Any:
     return FinetuneConfig(**(settings | overrides))
 
 
-def _start(config: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Where training starts: the shipped adapter (LoRA and head) when its shape fits the
-    config, else the shipped head on the plain encoder. (train() keywords, a description.)"""
+def _start(config: Any, texts: Sequence[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Where training on `texts` starts: the shipped adapter for their main language (LoRA and
+    head, starting_adapter) when its shape fits the config, else the shipped head on the plain
+    encoder. (train() keywords, a description.)"""
     from safetensors.torch import load_file
 
-    from sentiment.adapted import BUILTIN_LORA, WEIGHTS
+    from sentiment.adapted import WEIGHTS
     from sentiment.classifier import BUILTIN_HEAD
 
-    shipped = shipped_adapter()
+    path = starting_adapter(texts)
+    shipped = shipped_adapter(path)
     if shipped is not None:
         tensors, meta = shipped
         lora = meta["lora"]
         shape = (lora["rank"], lora["alpha"], tuple(lora["targets"]))
         if shape == (config.rank, config.alpha, tuple(config.targets)):
-            digest = hashlib.sha256((BUILTIN_LORA / WEIGHTS).read_bytes()).hexdigest()[:12]
+            digest = hashlib.sha256((path / WEIGHTS).read_bytes()).hexdigest()[:12]
             return {"adapter_init": tensors, "head_init": None}, {
-                "from": "the shipped LoRA adapter (sentiment/builtin/lora) and its head",
+                "from": f"the shipped LoRA adapter (sentiment/builtin/{path.name}) and its head",
                 "name": meta.get("name"),
                 "revision": digest,
             }
@@ -430,7 +446,7 @@ def train_version(
     rows = latest_per_text(items)
     train_items, held_out = check_trainable(rows)
     classes = Counter(item.label for item in train_items)
-    start, started_from = _start(config)
+    start, started_from = _start(config, [item.text for item in train_items])
     fit, stop = split_early_stopping(train_items)
     if not stop or len({item.label for item in fit}) < 2:
         fit, stop = train_items, held_out  # too few labels to set rows aside twice; said below

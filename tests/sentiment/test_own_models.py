@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from sentiment.adapted import BUILTIN_LORA, AdaptedClassifier
+from sentiment.adapted import BUILTIN_EN_LORA, BUILTIN_LORA, AdaptedClassifier
 from sentiment.classifier import ModelNotAvailable, load_classifier
 from sentiment.finetune import LabelledText
 from sentiment.own_models import (
@@ -26,6 +26,7 @@ from sentiment.own_models import (
     resolve,
     split_early_stopping,
     split_held_out,
+    starting_adapter,
     train_version,
     use,
     versions,
@@ -59,6 +60,23 @@ def test_a_later_correction_of_the_same_text_overrides_an_earlier_one() -> None:
         LabelledText("de bezorger  was laat", "negative"),
     ]
     assert latest_per_text(items) == [items[2], items[1]]
+
+
+def test_training_starts_from_the_shipped_adapter_of_the_labels_main_language() -> None:
+    english = [
+        "The courier left my parcel in the rain.",
+        "Great app, the refund came within a day.",
+        "Nobody answered the chat for an hour.",
+    ]
+    dutch = [
+        "De bezorger liet mijn pakket in de regen staan.",
+        "Fijne app, het geld stond binnen een dag terug.",
+        "Niemand reageerde een uur lang in de chat.",
+    ]
+    assert starting_adapter(english) == BUILTIN_EN_LORA
+    assert starting_adapter(dutch) == BUILTIN_LORA
+    assert starting_adapter(english[:1] + dutch[:1]) == BUILTIN_LORA  # no majority: Dutch first
+    assert starting_adapter(english + dutch[:2]) == BUILTIN_EN_LORA
 
 
 def test_too_few_labels_or_a_single_polarity_is_a_clear_training_error(tmp_path: Path) -> None:
