@@ -183,7 +183,12 @@ class Analyzer:
 
     @property
     def model_name(self) -> str:
-        return self.classifier.name
+        """The default model and, after it, each route's: "builtin:…; en: builtin-en:…"."""
+        routed = [
+            f"{' × '.join(x for x in (r.language, r.channel) if x)}: {c.name}"
+            for r, c in self.routes
+        ]
+        return "; ".join([self.classifier.name, *routed])
 
     def analyze(self, items: Sequence[TextInput]) -> list[MessageAnalysis]:
         texts = [_clean(item.text) for item in items]

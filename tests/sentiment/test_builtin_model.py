@@ -55,6 +55,7 @@ def test_the_default_scores_english_with_the_english_adapter_and_the_rest_with_t
     english, dutch = analyzer.analyze([TextInput(MIXED_EN), TextInput(MIXED)])
     assert (english.language, dutch.language) == ("en", "nl")
     assert english.model == builtin_en.name and dutch.model == builtin.name
+    assert analyzer.model_name == f"{builtin.name}; en: {builtin_en.name}"  # the worker logs it
     expected = builtin_en.predict([u.text for u in english.units])
     assert [u.score for u in english.units] == pytest.approx([p.score for p in expected])
 
