@@ -204,3 +204,50 @@ def test_models_train_list_use_and_back_and_eval_a_local_version(tmp_path: Path)
     assert evaluated.returncode == 0, evaluated.stderr
     assert "nl-bolcom-reviews-pattern · binary · model own-v1" in evaluated.stdout
     assert "gold \\ predicted" in evaluated.stdout
+
+
+def test_eval_scores_each_text_with_the_model_the_worker_would_route_it_to(
+    tmp_path: Path,
+) -> None:
+    keytrade = SHARED_DATA / "nl-en-fr-keytrade-trustpilot-reviews"
+    if not keytrade.exists():
+        pytest.skip(f"{keytrade} is not on this machine (evaluation data stays outside the repo)")
+    config = tmp_path / "routes.toml"
+    config.write_text(
+        (ROOT / "config" / "demo.toml").read_text(encoding="utf-8")
+        + '\n[[sentiment.routes]]\nlanguage = "other"\nmodel = "builtin-head"\n',
+        encoding="utf-8",
+    )
+    evaluated = _cli(
+        tmp_path,
+        "--config",
+        str(config),
+        "eval",
+        "--dataset",
+        str(keytrade),
+        "--limit",
+        "40",
+        "--no-phases",
+    )
+    assert evaluated.returncode == 0, evaluated.stderr
+    # builtin: the Dutch-first adapter, the configured route (French is "other"), then its own
+    # English route
+    assert (
+        "model builtin:all-MiniLM-L6-v2+lora; other: builtin:all-MiniLM-L6-v2+head; "
+        "en: builtin-en:all-MiniLM-L6-v2+lora" in evaluated.stdout
+    )
+    explicit = _cli(
+        tmp_path,
+        "--config",
+        str(config),
+        "eval",
+        "--dataset",
+        str(keytrade),
+        "--limit",
+        "40",
+        "--no-phases",
+        "--model",
+        "builtin-en",
+    )
+    assert explicit.returncode == 0, explicit.stderr
+    assert "model builtin-en:all-MiniLM-L6-v2+lora ·" in explicit.stdout  # --model: no routes
