@@ -178,7 +178,7 @@ def models_train(
     About one label in five is held out (by a hash of its text, docs/learning.md) for early
     stopping and to compare the new version with the model in use on the same rows."""
     from sentiment import own_models
-    from sentiment.classifier import ModelNotAvailable
+    from sentiment.classifier import ModelNotAvailable, load_classifier
     from sentiment.finetune import LabelledText
     from sentiment.pipeline import routed_classifier
 
@@ -230,7 +230,9 @@ def models_train(
         in_use, _ = own_models.resolve(current.sentiment.model, models_dir)
         # As the worker scores: "builtin" and configured routes pick a model per language.
         compare_with = routed_classifier(
-            in_use, model_routes(current), max_length=current.sentiment.max_length
+            in_use,
+            model_routes(current),
+            lambda name: load_classifier(name, max_length=current.sentiment.max_length),
         )
     except ModelNotAvailable as exc:
         typer.echo(f"not compared with the model in use: {exc}", err=True)

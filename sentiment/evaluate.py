@@ -28,7 +28,7 @@ from sentiment.classifier import (
 from sentiment.encoder import Encoder, Quantize
 from sentiment.labels import label_for
 from sentiment.phases import GENERAL, PhaseMatcher, PhaseSpec
-from sentiment.pipeline import ModelRoute, RoutedClassifier, effective_routes
+from sentiment.pipeline import ModelRoute, RoutedClassifier, routed_classifier
 from sentiment.segment import split_units
 
 NEGATIVE, NEUTRAL, POSITIVE = "negative", "neutral", "positive"
@@ -494,28 +494,19 @@ def predict_all(
 
 def predict_routed(
     classifier: Classifier,
-    routes: Sequence[tuple[ModelRoute, Classifier]],
     texts: Sequence[str],
     *,
     aggregate: str = TEXT,
     progress: bool = True,
 ) -> list[Prediction]:
-    """predict_all, each text through the model the Analyzer would pick for it: the first route
-    whose language is the text's detected language, else `classifier` (RoutedClassifier). Per
-    unit, a text's units all go to its model, as the Analyzer routes a whole message."""
-    routed = RoutedClassifier(classifier, routes)
-    if aggregate == TEXT or not routed.routes:
-        return predict_all(routed, texts, aggregate=aggregate, progress=progress)
-    chosen = routed.chosen(texts)
-    results: list[Prediction | None] = [None] * len(texts)
-    for model in {id(c): c for c in chosen}.values():
-        indices = [i for i, c in enumerate(chosen) if c is model]
-        predictions = predict_all(
-            model, [texts[i] for i in indices], aggregate=aggregate, progress=progress
-        )
-        for index, prediction in zip(indices, predictions, strict=True):
-            results[index] = prediction
-    return results  # type: ignore[return-value]
+    """predict_all; per unit, a RoutedClassifier routes each whole text and its units go to that
+    text's model, as the Analyzer routes a message."""
+    if aggregate == TEXT or not isinstance(classifier, RoutedClassifier):
+        return predict_all(classifier, texts, aggregate=aggregate, progress=progress)
+    return classifier.predict_with(
+        texts,
+        lambda model, part: predict_all(model, part, aggregate=aggregate, progress=progress),
+    )
 
 
 def evaluate(
@@ -755,17 +746,13 @@ def run_eval(
     reports: list[Report] = []
     if spec.read is not None and spec.tasks:
         examples = in_test_split(spec.read(folder))[:limit]
-        classifier = load_model(model, encoder, quantize)
-        loaded = {model: classifier}
-        for route in effective_routes(model, routes):
-            if route.model not in loaded:
-                loaded[route.model] = load_model(route.model, encoder, quantize)
-        routed = [(r, loaded[r.model]) for r in effective_routes(model, routes)]
-        name = RoutedClassifier(classifier, routed).name
+        classifier = routed_classifier(
+            model, routes, lambda name: load_model(name, encoder, quantize)
+        )
         # One pass over the test rows serves every task: binary only drops neutral gold rows.
         started = time.perf_counter()
         predictions = predict_routed(
-            classifier, routed, [e.text for e in examples], aggregate=aggregate, progress=progress
+            classifier, [e.text for e in examples], aggregate=aggregate, progress=progress
         )
         seconds = time.perf_counter() - started
         reports += [
@@ -774,7 +761,9 @@ def run_eval(
                 predictions,
                 task=task,
                 dataset=spec.folder,
-                model=name if quantize == "none" else f"{name} ({quantize})",
+                model=(
+                    classifier.name if quantize == "none" else f"{classifier.name} ({quantize})"
+                ),
                 note=spec.note,
                 aggregate=aggregate,
                 seconds=seconds,

@@ -5,7 +5,7 @@ Customer turns are scored; agent and bot turns are context only and get no units
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,26 +85,33 @@ class RoutedClassifier:
         ]
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        return self.predict_with(texts, lambda classifier, part: classifier.predict(part))
+
+    def predict_with(
+        self, texts: Sequence[str], predict: Callable[[Classifier, list[str]], list[Prediction]]
+    ) -> list[Prediction]:
+        """`predict(classifier, its texts)` once per chosen classifier, in input order."""
         chosen = self.chosen(texts)
         results: list[Prediction | None] = [None] * len(texts)
         for classifier in {id(c): c for c in chosen}.values():
             indices = [i for i, c in enumerate(chosen) if c is classifier]
-            for index, prediction in zip(
-                indices, classifier.predict([texts[i] for i in indices]), strict=True
-            ):
+            predictions = predict(classifier, [texts[i] for i in indices])
+            for index, prediction in zip(indices, predictions, strict=True):
                 results[index] = prediction
         return results  # type: ignore[return-value]
 
 
 def routed_classifier(
-    model: str, routes: Sequence[ModelRoute] = (), **options: object
+    model: str,
+    routes: Sequence[ModelRoute] = (),
+    load: Callable[[str], Classifier] = load_classifier,
 ) -> Classifier:
-    """`model` with its effective routes as one classifier (load_classifier's `options`); the
-    plain classifier where there are none."""
-    loaded = {model: load_classifier(model, **options)}  # type: ignore[arg-type]
+    """`model` and its effective routes as one classifier, each distinct model loaded once with
+    `load`; the plain classifier where there is no route."""
+    loaded = {model: load(model)}
     for route in effective_routes(model, routes):
         if route.model not in loaded:
-            loaded[route.model] = load_classifier(route.model, **options)  # type: ignore[arg-type]
+            loaded[route.model] = load(route.model)
     pairs = [(r, loaded[r.model]) for r in effective_routes(model, routes)]
     return RoutedClassifier(loaded[model], pairs) if pairs else loaded[model]
 

@@ -208,24 +208,25 @@ def test_routed_evaluation_sends_each_text_to_the_model_of_its_detected_language
     routes = [(ModelRoute("constant", language="en"), english_route)]
     channel_only = [(ModelRoute("constant", channel="chat"), ConstantClassifier())]
 
-    predictions = predict_routed(WordClassifier(), routes, [dutch, english, dutch], progress=False)
+    routed = RoutedClassifier(WordClassifier(), routes)
+    predictions = predict_routed(routed, [dutch, english, dutch], progress=False)
 
     assert [p.score for p in predictions] == [0.1, -0.5, 0.1]  # input order kept
     assert english_route.seen == [english]
     # Per unit, every unit of an English text goes to the English route, as one message does.
     two_sentences = "The parcel was late. Nobody picked up the phone when I called them."
-    (per_unit,) = predict_routed(
-        WordClassifier(), routes, [two_sentences], aggregate=UNITS, progress=False
-    )
+    (per_unit,) = predict_routed(routed, [two_sentences], aggregate=UNITS, progress=False)
     assert per_unit.score == -0.5
     assert english_route.seen[1:] == [
         "The parcel was late.",
         "Nobody picked up the phone when I called them.",
     ]
     # The sets carry no channel: a route by channel alone never takes a text.
-    unrouted = predict_routed(WordClassifier(), channel_only, [english], progress=False)
+    unrouted = predict_routed(
+        RoutedClassifier(WordClassifier(), channel_only), [english], progress=False
+    )
     assert [p.score for p in unrouted] == [0.1]
-    assert RoutedClassifier(WordClassifier(), routes).name == "words; en: constant"
+    assert routed.name == "words; en: constant"
 
 
 def test_a_route_that_is_not_language_equals_model_is_refused(

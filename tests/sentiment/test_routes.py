@@ -13,8 +13,13 @@ from sqlalchemy import Engine, select
 from config.settings import ConfigError, Settings, load_settings
 from scoring.worker import wait_until_idle
 from sentiment import Analyzer, ModelRoute, TextInput
-from sentiment.classifier import BUILTIN_HEAD_MODEL, load_classifier
-from sentiment.pipeline import BUILTIN_ROUTES, effective_routes
+from sentiment.classifier import BUILTIN_EN, BUILTIN_HEAD_MODEL, Classifier, load_classifier
+from sentiment.pipeline import (
+    BUILTIN_ROUTES,
+    RoutedClassifier,
+    effective_routes,
+    routed_classifier,
+)
 from storage.db import session_scope
 from storage.messages import store_batch
 from storage.models import Message, UnitScore
@@ -73,6 +78,32 @@ def test_builtin_brings_its_english_route_after_the_configured_ones() -> None:
     # Any other default model scores English itself unless a route says otherwise.
     assert effective_routes("own-v3") == ()
     assert effective_routes(BUILTIN_HEAD_MODEL, [own_english]) == (own_english,)
+
+
+def test_a_routed_classifier_loads_each_model_once_and_a_bare_model_stays_bare() -> None:
+    loads: list[str] = []
+
+    def load(name: str) -> Classifier:
+        loads.append(name)
+        return _Named(name)
+
+    nl = ModelRoute("own-v3", language="nl")
+    chat = ModelRoute("own-v3", channel="chat")
+    routed = routed_classifier("builtin", [nl, chat], load)
+    assert isinstance(routed, RoutedClassifier)
+    assert loads == ["builtin", "own-v3", BUILTIN_EN]
+    # A bare text has no channel: the chat route is left out, builtin's English route kept.
+    assert routed.name == "builtin; nl: own-v3; en: builtin-en"
+    plain = routed_classifier("own-v3", (), load)
+    assert not isinstance(plain, RoutedClassifier) and plain.name == "own-v3"
+
+
+class _Named:
+    def __init__(self, name: str) -> None:
+        self.name, self.revision = name, "r"
+
+    def predict(self, texts):  # type: ignore[no-untyped-def]
+        raise AssertionError("not called")
 
 
 def test_a_route_without_language_or_channel_is_refused(tmp_path: Path) -> None:
