@@ -777,7 +777,8 @@ def _train_on_set(args: argparse.Namespace, config: FinetuneConfig) -> None:
         config=config,
         history=history,
         labels=labels,
-        name=f"phases:{folder}" if args.task == "phase" else "builtin:all-MiniLM-L6-v2+lora",
+        # Scores record the name: a model adapted on a set is not the shipped one.
+        name=f"{'phases' if args.task == 'phase' else 'adapted'}:{folder}",
         trained_on=trained_on,
         held_out=(
             f"{len(held_out)} rows ({args.held_out_share:.0%}, at least 20) drawn with seed "
