@@ -26,7 +26,8 @@ from sentiment.encoder import (
 from sentiment.labels import label_for
 
 # The default, "builtin", is two LoRA adapters on MiniLM, both shipped in sentiment/builtin:
-# lora/ (Dutch-first) scores every message, and lora-en/ the English ones (pipeline.BUILTIN_ROUTES).
+# lora-en/ scores the messages detected as English (pipeline.BUILTIN_ROUTES), lora/ (Dutch-first)
+# all others.
 # As a classifier name (a route's model, `eval --model`), "builtin" is the Dutch-first one alone.
 BUILTIN = "builtin"
 BUILTIN_EN = "builtin-en"  # MiniLM + the English adapter in sentiment/builtin/lora-en
