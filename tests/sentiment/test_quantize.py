@@ -12,7 +12,7 @@ from config import ConfigError, load_settings
 from config.settings import DEMO_CONFIG
 from sentiment.adapted import AdaptedClassifier
 from sentiment.classifier import HeadClassifier, load_classifier
-from sentiment.encoder import DeviceNotAvailable, Encoder
+from sentiment.encoder import DeviceNotAvailable, Encoder, FullRangeDynamicLinear, int8_qconfig
 from sentiment.pipeline import TextInput
 from wiring import build_analyzer
 
@@ -49,6 +49,27 @@ def test_int8_encoder_has_no_float_linear_layer_left(encoders: tuple[Encoder, En
     kinds = {type(m) for m in int8.model.modules()}
     assert torch.nn.Linear not in kinds
     assert any(issubclass(k, torch.ao.nn.quantized.dynamic.Linear) for k in kinds)
+
+
+@pytest.mark.parametrize("vnni", [True, False], ids=["vnni", "no vnni"])
+def test_int8_weights_leave_no_16_bit_sum_to_saturate_without_vnni(vnni: bool) -> None:
+    """Without VNNI the kernels add pairs of u8 × s8 products in saturating 16-bit sums: with
+    8-bit activations the weights must stay within -64..63 (2 · 255 · 64 < 2**15)."""
+    torch.manual_seed(0)
+    layer = torch.nn.Sequential(torch.nn.Linear(64, 32))
+    quantized = torch.ao.quantization.quantize_dynamic(
+        layer,
+        {torch.nn.Linear: int8_qconfig(vnni)},
+        dtype=torch.qint8,
+        mapping={torch.nn.Linear: FullRangeDynamicLinear},
+    )
+    weights = quantized[0].weight().int_repr()
+    low, high = (-128, 127) if vnni else (-64, 63)
+    assert weights.min() >= low and weights.max() <= high
+    assert weights.abs().max() >= high - 1  # the range is used, not only bounded
+    x = torch.randn(4, 64)
+    cosine = torch.nn.functional.cosine_similarity(quantized(x), layer(x), dim=-1)
+    assert cosine.min() > 0.99
 
 
 def test_int8_embeddings_of_customer_texts_stay_within_cosine_0_98_of_float(
