@@ -132,8 +132,6 @@ def sentiment_model(current: Settings) -> str:
         log.error("%s", exc)
         raise typer.Exit(2) from None
     log.info("sentiment model %s (%s)", model, why)
-    if model == "builtin":
-        log.info("English messages: builtin-en, the built-in English adapter (unless a route says)")
     return model
 
 

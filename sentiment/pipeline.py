@@ -101,19 +101,28 @@ class RoutedClassifier:
         return results  # type: ignore[return-value]
 
 
+def load_routed(
+    model: str, routes: Sequence[ModelRoute], load: Callable[[str], Classifier]
+) -> tuple[Classifier, tuple[tuple[ModelRoute, Classifier], ...]]:
+    """The default classifier and each effective route with its own, every distinct model
+    loaded once with `load`."""
+    routes = effective_routes(model, routes)
+    loaded: dict[str, Classifier] = {}
+    for name in [model, *(route.model for route in routes)]:
+        if name not in loaded:
+            loaded[name] = load(name)
+    return loaded[model], tuple((route, loaded[route.model]) for route in routes)
+
+
 def routed_classifier(
     model: str,
     routes: Sequence[ModelRoute] = (),
     load: Callable[[str], Classifier] = load_classifier,
 ) -> Classifier:
-    """`model` and its effective routes as one classifier, each distinct model loaded once with
-    `load`; the plain classifier where there is no route."""
-    loaded = {model: load(model)}
-    for route in effective_routes(model, routes):
-        if route.model not in loaded:
-            loaded[route.model] = load(route.model)
-    pairs = [(r, loaded[r.model]) for r in effective_routes(model, routes)]
-    return RoutedClassifier(loaded[model], pairs) if pairs else loaded[model]
+    """`model` and its effective routes as one classifier (load_routed); the plain classifier
+    where there is no route."""
+    default, pairs = load_routed(model, routes, load)
+    return RoutedClassifier(default, pairs) if pairs else default
 
 
 @dataclass(frozen=True)
@@ -158,23 +167,21 @@ class Analyzer:
         Each distinct model of `model` and `routes` is loaded once. `phase_model`: a phase
         adapter learned from the team's phase labels (an own model's phases/, PhaseMatcher).
         `model = "builtin"` adds BUILTIN_ROUTES after `routes`."""
-        routes = effective_routes(model, routes)
         self.encoder = Encoder(
             batch_size=batch_size, max_length=max_length, device=device, quantize=quantize
         )
-        loaded: dict[str, Classifier] = {}
-        for name in [model, *(route.model for route in routes)]:
-            if name not in loaded:
-                loaded[name] = load_classifier(
-                    name,
-                    encoder=self.encoder,
-                    batch_size=batch_size,
-                    max_length=max_length,
-                    device=device,
-                    quantize=quantize,
-                )
-        self.classifier: Classifier = loaded[model]
-        self.routes = tuple((route, loaded[route.model]) for route in routes)
+        self.classifier, self.routes = load_routed(
+            model,
+            routes,
+            lambda name: load_classifier(
+                name,
+                encoder=self.encoder,
+                batch_size=batch_size,
+                max_length=max_length,
+                device=device,
+                quantize=quantize,
+            ),
+        )
         learned = None
         if phase_model is not None:
             learned = AdaptedModel(

@@ -218,17 +218,8 @@ def test_eval_scores_each_text_with_the_model_the_worker_would_route_it_to(
         + '\n[[sentiment.routes]]\nlanguage = "other"\nmodel = "builtin-head"\n',
         encoding="utf-8",
     )
-    evaluated = _cli(
-        tmp_path,
-        "--config",
-        str(config),
-        "eval",
-        "--dataset",
-        str(keytrade),
-        "--limit",
-        "40",
-        "--no-phases",
-    )
+    routed_eval = ("--config", str(config), "eval", "--dataset", str(keytrade), "--no-phases")
+    evaluated = _cli(tmp_path, *routed_eval, "--limit", "40")
     assert evaluated.returncode == 0, evaluated.stderr
     # builtin: the Dutch-first adapter, the configured route (French is "other"), then its own
     # English route
@@ -236,18 +227,6 @@ def test_eval_scores_each_text_with_the_model_the_worker_would_route_it_to(
         "model builtin:all-MiniLM-L6-v2+lora; other: builtin:all-MiniLM-L6-v2+head; "
         "en: builtin-en:all-MiniLM-L6-v2+lora" in evaluated.stdout
     )
-    explicit = _cli(
-        tmp_path,
-        "--config",
-        str(config),
-        "eval",
-        "--dataset",
-        str(keytrade),
-        "--limit",
-        "40",
-        "--no-phases",
-        "--model",
-        "builtin-en",
-    )
+    explicit = _cli(tmp_path, *routed_eval, "--limit", "40", "--model", "builtin-en")
     assert explicit.returncode == 0, explicit.stderr
     assert "model builtin-en:all-MiniLM-L6-v2+lora ·" in explicit.stdout  # --model: no routes
