@@ -143,6 +143,9 @@ def test_live_page_shows_phases_and_scored_messages_and_updates_without_reload(
             if (m := re.search(r"(\d+) berichten", text))
         ]
         assert sum(counts) > 0
+        # The header names the models behind the ticker: the built-in routes nl and en apart.
+        models = texts(browser, ".status")[0].split("model: ")[1].split(", ")
+        assert models and {m.split(":")[0] for m in models} <= {"builtin", "builtin-en"}
         browser.save_screenshot(str(output_dir / "live-1920x1080.png"))
         browser.get(f"http://127.0.0.1:{running_app}/?lang=en")
         wait.until(lambda b: "Delivery & installation" in texts(b, ".tile-name"))

@@ -50,3 +50,10 @@ def ticker_item(
             html.Div(chips, className="chips"),
         ],
     )
+
+
+def models_in_view(items: list[TickerItem]) -> str:
+    """The models behind the ticker, newest first, without revisions: with language routes
+    (Dutch to one model, English to another) the header names each, not just the newest."""
+    names = dict.fromkeys(i.model.split("@")[0] for i in items if i.model)
+    return ", ".join(names) or "–"

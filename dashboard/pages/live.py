@@ -11,11 +11,11 @@ import dash
 from dash import Input, Output, State, callback, dcc, html
 
 from dashboard.components.journey import journey_figure, phase_name, phase_tile
-from dashboard.components.ticker import ticker_item
+from dashboard.components.ticker import models_in_view, ticker_item
 from dashboard.context import current
 from dashboard.i18n import pick_language, t
 from storage.db import session_scope
-from storage.queries import TickerItem, brands, last_scored_at, latest_messages, phase_overview
+from storage.queries import brands, last_scored_at, latest_messages, phase_overview
 
 dash.register_page(__name__, path="/", title="CX Pulse — live", name="Live")
 
@@ -78,9 +78,8 @@ def refresh(_n: int | None, language: str):  # type: ignore[no-untyped-def]
     tiles = [phase_tile(s, language) for s in stats]
     ticker = [ticker_item(i, language, brand_names, phase_names, zone) for i in items]
     local_now = now.astimezone(zone).strftime("%H:%M:%S")
-    status = (
-        f"{t('updated', language, time=local_now)} · {t('model', language)}: {_model_of(items)}"
-    )
+    models = models_in_view(items)
+    status = f"{t('updated', language, time=local_now)} · {t('model', language)}: {models}"
     if last is None:
         stale_text, stale_hidden = t("waiting", language), False
     elif now - last > timedelta(minutes=settings.stale_after_minutes):
@@ -90,7 +89,3 @@ def refresh(_n: int | None, language: str):  # type: ignore[no-untyped-def]
         stale_text, stale_hidden = "", True
     title = t("journey", language, hours=settings.window_hours)
     return tiles, journey_figure(stats, language), ticker, status, stale_text, stale_hidden, title
-
-
-def _model_of(items: list[TickerItem]) -> str:
-    return "–" if not items else (items[0].model or "–").split("@")[0]
