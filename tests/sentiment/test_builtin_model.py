@@ -135,3 +135,53 @@ def test_a_mixed_english_message_scores_each_phase_its_own_way(
     assert result.phase_scores["use"] > 0, result
     assert result.phase_scores["delivery"] < 0, result
     assert result.phase_scores["service"] < 0, result
+
+
+# Loyalty, the moment of truth the wall must not get backwards: a customer saying they leave, or
+# stay. Written 2026-12-03 before the round-6 candidates were trained, after the demo wall showed
+# "The battery is dead within a few hours, and this was my last order with Voltera." as +1.00.
+LEAVING = {
+    "nl": [
+        "Dit wordt mijn laatste bestelling bij jullie.",
+        "Volgende keer bestel ik gewoon bij de concurrent.",
+        "Na acht jaar zeg ik mijn abonnement op.",
+        "De accu is na twee uur leeg, en dit was de laatste keer dat ik hier iets koop.",
+    ],
+    "en": [
+        "That was my last order with them.",
+        "Next time I'll just buy from a competitor.",
+        "After eight years I'm cancelling my subscription.",
+        "The battery dies after two hours, and that was the last time I buy anything here.",
+    ],
+}
+STAYING = {
+    "nl": ["Ik blijf hier zeker klant.", "Mijn zus heb ik hier ook al laten bestellen."],
+    "en": ["I'm definitely staying a customer.", "I've already got my sister ordering here too."],
+}
+
+
+# What the shipped adapters still read backwards (strict: a model that reads one right drops it).
+LOYALTY_MISSES = {
+    "Volgende keer bestel ik gewoon bij de concurrent.",
+    "That was my last order with them.",
+    "Mijn zus heb ik hier ook al laten bestellen.",
+}
+
+
+def _loyalty_cases() -> list[object]:
+    cases = [(lang, text, "negative") for lang, texts in LEAVING.items() for text in texts]
+    cases += [(lang, text, "positive") for lang, texts in STAYING.items() for text in texts]
+    miss = pytest.mark.xfail(strict=True, reason="the shipped adapter reads it backwards")
+    return [pytest.param(*c, marks=miss) if c[1] in LOYALTY_MISSES else c for c in cases]
+
+
+@pytest.mark.parametrize(("language", "text", "feeling"), _loyalty_cases())
+def test_leaving_reads_negative_and_staying_positive(
+    builtin: AdaptedClassifier,
+    builtin_en: AdaptedClassifier,
+    language: str,
+    text: str,
+    feeling: str,
+) -> None:
+    (prediction,) = (builtin_en if language == "en" else builtin).predict([text])
+    assert prediction.label == feeling, (text, prediction)
