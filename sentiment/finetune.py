@@ -29,7 +29,10 @@ UCI_SOURCE = "en-uci-sentiment-labelled-sentences (CC BY 4.0, Kotzias et al. 201
 PROJECT_SOURCE = "sentiment/builtin/project_texts.csv (written by the project)"
 # The first id number of each writing round of project_texts.csv, per language (its datasheet,
 # sentiment/builtin/PROJECT_TEXTS.md, says what each round holds; round 2 wrote only Dutch).
-ROUND_STARTS = {"nl": {1: 1, 2: 1418, 3: 2925, 4: 3425}, "en": {1: 1, 3: 401, 4: 601}}
+ROUND_STARTS = {
+    "nl": {1: 1, 2: 1418, 3: 2925, 4: 3425, 5: 3525},
+    "en": {1: 1, 3: 401, 4: 601, 5: 1001},
+}
 # English rows of round 1 adapt Dutch rows and would leak across the split; from round 3 on
 # they were written anew, so their every fifth row can be held out too.
 FIRST_HELD_OUT_ENGLISH = ROUND_STARTS["en"][3]
