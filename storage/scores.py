@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlmodel import Session
@@ -66,6 +66,32 @@ def claim_unscored(
         execution_options={"synchronize_session": False},
     )
     return sorted(claimed, key=lambda m: m.id or 0)
+
+
+@dataclass(frozen=True)
+class ModelUse:
+    """One model (name@revision, as stored with each score) and what it scored in a window."""
+
+    model: str
+    messages: int
+    last_scored_at: datetime
+
+
+def scored_by_model(session: Session, since: datetime) -> list[ModelUse]:
+    """Per model, the messages it scored since `since`, the most recently used first: after a
+    model switch (`cxpulse models use`) the new one rises to the top; routes show side by side."""
+    last = func.max(Message.scored_at)
+    query = (
+        select(Message.model, func.count(), last)
+        .where(Message.scored_at >= since, Message.model.is_not(None))  # type: ignore[operator,union-attr]
+        .group_by(Message.model)
+        .order_by(last.desc(), Message.model)
+    )
+    # SQLite hands datetimes back without a zone; every stored time is UTC.
+    return [
+        ModelUse(model, int(count), when if when.tzinfo else when.replace(tzinfo=UTC))
+        for model, count, when in session.execute(query)
+    ]
 
 
 def count_unscored(session: Session) -> int:

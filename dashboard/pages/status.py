@@ -4,7 +4,7 @@ Shows errors and counts only — never message text, so no personal data."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import dash
@@ -15,7 +15,7 @@ from dashboard.i18n import pick_language, t
 from storage.db import session_scope
 from storage.health import all_health
 from storage.messages import quarantine_counts
-from storage.scores import count_unscored
+from storage.scores import ModelUse, count_unscored, scored_by_model
 
 dash.register_page(__name__, path="/status", title="CX Pulse — status", name="Status")
 
@@ -49,6 +49,7 @@ def refresh(_n: int | None, language: str) -> list[html.Component]:
         health = {row.source: row for row in all_health(session)}
         waiting = count_unscored(session)
         quarantine = quarantine_counts(session)
+        models = scored_by_model(session, datetime.now(UTC) - timedelta(hours=24))
     header = [
         "source",
         "type",
@@ -92,4 +93,34 @@ def refresh(_n: int | None, language: str) -> list[html.Component]:
                 html.Tbody(rows),
             ],
         ),
+        html.H2(t("models_title", language)),
+        _models_table(models, language, zone),
     ]
+
+
+def _models_table(models: list[ModelUse], language: str, zone: ZoneInfo) -> html.Component:
+    """Which model (name@revision) scored how much: after `cxpulse models use` the new one
+    rises to the top; with language routes each route's model has its own row."""
+    if not models:
+        return html.P(t("no_scores", language), id="models-none")
+    return html.Table(
+        className="status-table",
+        id="models-table",
+        children=[
+            html.Thead(
+                html.Tr([html.Th(t(h, language)) for h in ("model", "scored", "last_scored")])
+            ),
+            html.Tbody(
+                [
+                    html.Tr(
+                        [
+                            html.Td(m.model),
+                            html.Td(m.messages),
+                            html.Td(_when(m.last_scored_at, zone)),
+                        ]
+                    )
+                    for m in models
+                ]
+            ),
+        ],
+    )

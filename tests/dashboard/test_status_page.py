@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from storage.db import session_scope
 from storage.health import record_failure
 from storage.messages import add_quarantine
-from storage.models import Quarantine
+from storage.models import Message, Quarantine
 from tests.browser import chromium, texts
 
 pytestmark = pytest.mark.browser
@@ -31,6 +31,18 @@ def test_status_page_shows_a_failing_source_with_its_error(
             session,
             Quarantine(source="demo", reference="demo#1", payload="{}", error="text is empty"),
         )
+        for n, (model, ago) in enumerate([("builtin:a@r1", 60), ("builtin-en:b@r2", 5)] * 2):
+            session.add(
+                Message(
+                    source="demo",
+                    external_id=f"s{n}",
+                    channel="review",
+                    text="…",
+                    created_at=now,
+                    scored_at=now - timedelta(minutes=ago + n),
+                    model=model,
+                )
+            )
     browser = chromium(1920, 1080)
     try:
         browser.get(f"{web_url}/status?lang=nl")
@@ -38,6 +50,12 @@ def test_status_page_shows_a_failing_source_with_its_error(
         cells = texts(browser, "#source-demo td")
         assert cells[0] == "demo" and cells[2] == "STORING"
         assert cells[5] == "1" and "HTTP 503" in cells[6] and cells[8] == "1"
+        # Which model scored what, the most recently used first (routes side by side).
+        rows = texts(browser, "#models-table tbody tr")
+        assert [r.split("\t")[:2] for r in rows] == [
+            ["builtin-en:b@r2", "2"],
+            ["builtin:a@r1", "2"],
+        ]
         browser.save_screenshot(str(output_dir / "status.png"))
     finally:
         browser.quit()
