@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlmodel import Session
@@ -87,11 +87,8 @@ def scored_by_model(session: Session, since: datetime) -> list[ModelUse]:
         .group_by(Message.model)
         .order_by(last.desc(), Message.model)
     )
-    # SQLite hands datetimes back without a zone; every stored time is UTC.
-    return [
-        ModelUse(model, int(count), when if when.tzinfo else when.replace(tzinfo=UTC))
-        for model, count, when in session.execute(query)
-    ]
+    # max() keeps the column's type, so its times come back zone-aware (UTC) on both databases.
+    return [ModelUse(model, int(count), when) for model, count, when in session.execute(query)]
 
 
 def count_unscored(session: Session) -> int:
