@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.browser import chromium, ids, texts
@@ -146,6 +147,9 @@ def test_live_page_shows_phases_and_scored_messages_and_updates_without_reload(
         # The header names the models behind the ticker: the built-in routes nl and en apart.
         models = texts(browser, ".status")[0].split("model: ")[1].split(", ")
         assert models and {m.split(":")[0] for m in models} <= {"builtin", "builtin-en"}
+        # each name is one span that does not wrap (a name must not break at its hyphens)
+        names = browser.find_elements(By.CSS_SELECTOR, ".status .model-name")
+        assert names and all(n.value_of_css_property("white-space") == "nowrap" for n in names)
         browser.save_screenshot(str(output_dir / "live-1920x1080.png"))
         browser.get(f"http://127.0.0.1:{running_app}/?lang=en")
         wait.until(lambda b: "Delivery & installation" in texts(b, ".tile-name"))

@@ -52,8 +52,18 @@ def ticker_item(
     )
 
 
-def models_in_view(items: list[TickerItem]) -> str:
+def model_names(items: list[TickerItem]) -> list[str]:
     """The models behind the ticker, newest first, without revisions: with language routes
     (Dutch to one model, English to another) the header names each, not just the newest."""
-    names = dict.fromkeys(i.model.split("@")[0] for i in items if i.model)
-    return ", ".join(names) or "–"
+    return list(dict.fromkeys(i.model.split("@")[0] for i in items if i.model))
+
+
+def models_header(items: list[TickerItem]) -> list[html.Span | str]:
+    """The model names, comma-separated, each in a span that never wraps inside it (a name
+    like all-MiniLM-L6-v2 would otherwise break at a hyphen on the wall screen); "–" while
+    nothing in view is scored."""
+    parts: list[html.Span | str] = []
+    for name in model_names(items):
+        parts += [", "] if parts else []
+        parts.append(html.Span(name, className="model-name"))
+    return parts or ["–"]

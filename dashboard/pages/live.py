@@ -11,7 +11,7 @@ import dash
 from dash import Input, Output, State, callback, dcc, html
 
 from dashboard.components.journey import journey_figure, phase_name, phase_tile
-from dashboard.components.ticker import models_in_view, ticker_item
+from dashboard.components.ticker import models_header, ticker_item
 from dashboard.context import current
 from dashboard.i18n import pick_language, t
 from storage.db import session_scope
@@ -78,8 +78,8 @@ def refresh(_n: int | None, language: str):  # type: ignore[no-untyped-def]
     tiles = [phase_tile(s, language) for s in stats]
     ticker = [ticker_item(i, language, brand_names, phase_names, zone) for i in items]
     local_now = now.astimezone(zone).strftime("%H:%M:%S")
-    models = models_in_view(items)
-    status = f"{t('updated', language, time=local_now)} · {t('model', language)}: {models}"
+    status = [f"{t('updated', language, time=local_now)} · {t('model', language)}: "]
+    status += models_header(items)
     if last is None:
         stale_text, stale_hidden = t("waiting", language), False
     elif now - last > timedelta(minutes=settings.stale_after_minutes):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from dashboard.components.ticker import models_in_view
+from dash import html
+
+from dashboard.components.ticker import model_names, models_header
 from storage.queries import TickerItem
 
 
@@ -24,6 +26,10 @@ def _item(n: int, model: str | None) -> TickerItem:
     )
 
 
+def _text(parts: list[html.Span | str]) -> str:
+    return "".join(p if isinstance(p, str) else p.children for p in parts)
+
+
 def test_the_header_names_each_routed_model_once_newest_first_without_revisions() -> None:
     items = [
         _item(3, "builtin-en:all-MiniLM-L6-v2+lora@a1b2c3"),
@@ -31,11 +37,18 @@ def test_the_header_names_each_routed_model_once_newest_first_without_revisions(
         _item(1, None),  # not scored yet
         _item(0, "builtin-en:all-MiniLM-L6-v2+lora@a1b2c3"),
     ]
-    assert models_in_view(items) == (
-        "builtin-en:all-MiniLM-L6-v2+lora, builtin:all-MiniLM-L6-v2+lora"
-    )
+    assert model_names(items) == [
+        "builtin-en:all-MiniLM-L6-v2+lora",
+        "builtin:all-MiniLM-L6-v2+lora",
+    ]
+    header = models_header(items)
+    assert _text(header) == "builtin-en:all-MiniLM-L6-v2+lora, builtin:all-MiniLM-L6-v2+lora"
+    # each name is one unbreakable span (the wall must not split a name at its hyphens)
+    spans = [p for p in header if isinstance(p, html.Span)]
+    assert [s.children for s in spans] == model_names(items)
+    assert {s.className for s in spans} == {"model-name"}
 
 
 def test_the_header_shows_a_dash_while_nothing_is_scored() -> None:
-    assert models_in_view([]) == "–"
-    assert models_in_view([_item(1, None)]) == "–"
+    assert models_header([]) == ["–"]
+    assert models_header([_item(1, None)]) == ["–"]
