@@ -118,6 +118,15 @@ def read_keytrade(folder: Path) -> Iterator[Example]:
         yield Example(str(rid), text, polarity, row["language"], holdout_split(rid))
 
 
+def read_tripadvisor(folder: Path) -> Iterator[Example]:
+    # The published subset is lower-cased with most stop words removed ("stay hotel anniversary,
+    # arrived late evening"): harder than real reviews, and scored as published.
+    for row in _rows(folder / "tripadvisor_hotel_reviews_en.csv"):
+        rid = int(row["id"])
+        polarity = stars_to_polarity(int(row["rating"]))
+        yield Example(str(rid), row["text"].strip(), polarity, "en", holdout_split(rid))
+
+
 # Airline negative reasons → default journey phases. Why each: see docs/quality.md.
 AIRLINE_REASON_PHASES: dict[str, str] = {
     "Flight Booking Problems": "purchase",
@@ -329,6 +338,7 @@ DATASETS: dict[str, DatasetSpec] = {
         ),
         DatasetSpec("nl-en-fr-keytrade-trustpilot-reviews", read_keytrade, (BINARY, THREE_CLASS)),
         DatasetSpec("en-uci-sentiment-labelled-sentences", read_uci, (BINARY,), TRAINED_ON_NOTE),
+        DatasetSpec("en-tripadvisor-hotel-reviews-subset", read_tripadvisor, (BINARY, THREE_CLASS)),
         DatasetSpec(
             "en-twcs-customer-support-labeled",
             None,

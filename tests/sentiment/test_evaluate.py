@@ -116,6 +116,11 @@ def test_split_rule_never_yields_train_rows_for_any_adapter(tmp_path: Path) -> N
         [[i, "nl", 1 + i % 5, "titel", f"tekst {i}"] for i in ids],
     )
     _write_csv(
+        tmp_path / "en-tripadvisor-hotel-reviews-subset" / "tripadvisor_hotel_reviews_en.csv",
+        ["id", "text", "rating"],
+        [[i, f" nice hotel {i} ", 1 + i % 5] for i in ids],
+    )
+    _write_csv(
         tmp_path / "en-twcs-customer-support-labeled" / "inbound_customer_tweets_topics.csv",
         ["company", "tweet_id", "text", "labels"],
         [["AmazonHelp", i, f"tweet {i}", "Delivery|Packaging"] for i in ids],
@@ -147,6 +152,23 @@ def test_split_rule_never_yields_train_rows_for_any_adapter(tmp_path: Path) -> N
             else:
                 assert {int(e.id) % 5 for e in held_out} == {0}
                 assert len(held_out) == len([i for i in ids if i % 5 == 0])
+
+
+def test_hotel_reviews_are_english_with_stars_as_polarity(tmp_path: Path) -> None:
+    folder = tmp_path / "en-tripadvisor-hotel-reviews-subset"
+    _write_csv(
+        folder / "tripadvisor_hotel_reviews_en.csv",
+        ["id", "text", "rating"],
+        [[5, " great stay, staff friendly ", 5], [10, "room dirty", 1], [11, "okay", 3]],
+    )
+    spec, found = find_dataset(folder / "tripadvisor_hotel_reviews_en.csv")
+    assert spec.tasks == (BINARY, THREE_CLASS)
+    rows = list(spec.read(found))  # type: ignore[misc]
+    assert [(e.text, e.gold, e.language, e.split) for e in rows] == [
+        ("great stay, staff friendly", "positive", "en", "test"),
+        ("room dirty", "negative", "en", "test"),
+        ("okay", "neutral", "en", "train"),
+    ]
 
 
 def test_stars_become_polarity_with_three_stars_neutral() -> None:
