@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.browser import chromium, ids, texts
@@ -148,8 +147,12 @@ def test_live_page_shows_phases_and_scored_messages_and_updates_without_reload(
         models = texts(browser, ".status")[0].split("model: ")[1].split(", ")
         assert models and {m.split(":")[0] for m in models} <= {"builtin", "builtin-en"}
         # each name is one span that does not wrap (a name must not break at its hyphens)
-        names = browser.find_elements(By.CSS_SELECTOR, ".status .model-name")
-        assert names and all(n.value_of_css_property("white-space") == "nowrap" for n in names)
+        # (one script call: the header re-renders every refresh, so held elements go stale)
+        wrapping = browser.execute_script(
+            "return Array.from(document.querySelectorAll('.status .model-name'))"
+            ".map(e => getComputedStyle(e).whiteSpace)"
+        )
+        assert wrapping and set(wrapping) == {"nowrap"}, wrapping
         browser.save_screenshot(str(output_dir / "live-1920x1080.png"))
         browser.get(f"http://127.0.0.1:{running_app}/?lang=en")
         wait.until(lambda b: "Delivery & installation" in texts(b, ".tile-name"))
