@@ -120,7 +120,7 @@ def read_keytrade(folder: Path) -> Iterator[Example]:
 
 def read_tripadvisor(folder: Path) -> Iterator[Example]:
     # The published subset is lower-cased with most stop words removed ("stay hotel anniversary,
-    # arrived late evening"): harder than real reviews, and scored as published.
+    # arrived late evening"); scored as published.
     for row in _rows(folder / "tripadvisor_hotel_reviews_en.csv"):
         rid = int(row["id"])
         polarity = stars_to_polarity(int(row["rating"]))

@@ -64,6 +64,7 @@ def models_header(items: list[TickerItem]) -> list[html.Span | str]:
     nothing in view is scored."""
     parts: list[html.Span | str] = []
     for name in model_names(items):
-        parts += [", "] if parts else []
+        if parts:
+            parts.append(", ")
         parts.append(html.Span(name, className="model-name"))
     return parts or ["–"]
