@@ -69,6 +69,9 @@ class FinetuneConfig:
     warm_start: bool = True  # start the head from logistic regression on frozen embeddings
     max_steps: int | None = None  # stop after this many optimiser steps (tests, smoke runs)
     threads: int | None = None
+    # Fit the neutral offset (sentiment.calibration) on the held-out rows after training; for a
+    # team's labels (own models, --train-set). Off for the shipped adapters' own recipe.
+    calibrate: bool = False
 
 
 @dataclass
@@ -76,6 +79,7 @@ class History:
     epochs: list[dict[str, float]] = field(default_factory=list)
     best_epoch: int = 0
     best_macro_f1: float = -1.0
+    calibration: dict[str, Any] | None = None  # the neutral offset and what it was chosen on
 
 
 def is_held_out(row_id: str, language: str) -> bool:
@@ -269,24 +273,61 @@ def held_out_scores(
     labels = list(labels)
     from sentiment.evaluate import score
 
-    was_training = model.training
-    model.eval()
-    predicted, losses = [], []
     ordered = sorted(items, key=lambda t: len(t.text))
-    for start in range(0, len(ordered), 64):
-        batch = ordered[start : start + 64]
-        logits = model(_encode(tokenizer, [t.text for t in batch], max_length))
-        gold = torch.tensor([labels.index(t.label) for t in batch])
-        losses.append(
-            float(torch.nn.functional.cross_entropy(logits, gold, weight=weights)) * len(batch)
-        )
-        predicted += [labels[i] for i in logits.argmax(dim=-1).tolist()]
-    model.train(was_training)
+    logits = _logits(model, tokenizer, ordered, max_length)
+    gold = torch.tensor([labels.index(t.label) for t in ordered])
+    loss = torch.nn.functional.cross_entropy(logits, gold, weight=weights) if ordered else 0.0
+    predicted = [labels[i] for i in logits.argmax(dim=-1).tolist()]
     scores = score([t.label for t in ordered], predicted, labels)
     return {
-        "loss": sum(losses) / max(len(ordered), 1),
+        "loss": float(loss),
         "accuracy": scores.accuracy,
         "macro_f1": scores.macro_f1,
+    }
+
+
+@torch.inference_mode()
+def _logits(
+    model: SentimentModel,
+    tokenizer: PreTrainedTokenizerBase,
+    items: Sequence[LabelledText],
+    max_length: int,
+) -> torch.Tensor:
+    """Items × labels head logits, in items' order, in eval mode (no dropout)."""
+    was_training = model.training
+    model.eval()
+    out = [torch.zeros((0, model.head.out_features))]
+    for start in range(0, len(items), 64):
+        batch = items[start : start + 64]
+        out.append(model(_encode(tokenizer, [t.text for t in batch], max_length)))
+    model.train(was_training)
+    return torch.cat(out)
+
+
+def calibrate_neutral(
+    model: SentimentModel,
+    tokenizer: PreTrainedTokenizerBase,
+    items: Sequence[LabelledText],
+    max_length: int,
+) -> dict[str, Any]:
+    """Fit the neutral offset (sentiment.calibration) on `items` and add it to the head's
+    neutral bias; returns what adapter.json records (offset, rows, accuracy before / after)."""
+    from sentiment.calibration import fit_neutral_offset
+    from sentiment.classifier import label_values
+
+    logits = _logits(model, tokenizer, items, max_length)
+    fitted = fit_neutral_offset(logits, [t.label for t in items], LABELS, label_values(LABELS))
+    if fitted is None:
+        return {"offset": 0.0, "why": "no neutral label among the held-out rows, or under 30 rows"}
+    with torch.no_grad():
+        model.head.bias[list(LABELS).index("neutral")] += fitted.offset
+    return {
+        "offset": fitted.offset,
+        "chosen_on": f"the {fitted.rows} held-out (early-stopping) rows",
+        "objective": "3-class accuracy of the product's labels (neutral band), nearest 0 on ties",
+        "accuracy_before": fitted.accuracy_before,
+        "accuracy_after": fitted.accuracy_after,
+        "applied": "added to head.bias of the neutral class",
     }
 
 
@@ -414,6 +455,10 @@ def train(
             if name in best_state:
                 param.copy_(best_state[name])
     model.eval()
+    if config.calibrate and held_out and list(labels) == list(LABELS):
+        history.calibration = calibrate_neutral(model, tokenizer, held_out, config.max_length)
+        if progress:
+            print(json.dumps({"calibration": history.calibration}))
     return model, history
 
 
@@ -570,6 +615,8 @@ def save_adapter(
             "epochs": history.epochs,
         },
     }
+    if history.calibration is not None:
+        meta["calibration"] = {"neutral_logit_offset": history.calibration}
     (out / META).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
 
 
@@ -622,6 +669,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="with --train-set: share of the (sampled) train rows held out for early stopping "
         "(at least 20 rows; default 0.1)",
     )
+    parser.add_argument(
+        "--no-calibrate",
+        dest="calibrate",
+        action="store_false",
+        help="with --train-set: keep the head as trained, without fitting the neutral offset "
+        "on the held-out rows (sentiment.calibration; fitted by default, as own models do)",
+    )
     parser.add_argument("--max-length", type=int, default=FinetuneConfig.max_length)
     parser.add_argument("--patience", type=int, default=FinetuneConfig.patience)
     parser.add_argument(
@@ -670,6 +724,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         threads=args.threads,
         max_length=args.max_length,
         patience=args.patience,
+        calibrate=args.train_set is not None and args.task == "sentiment" and args.calibrate,
     )
     if args.compare:
         print(f"held out: {HELD_OUT_RULE}")

@@ -297,7 +297,13 @@ def own_config(**overrides: Any) -> Any:
     adapter's rank and targets (training starts from it), smaller batches than its own."""
     from sentiment.finetune import FinetuneConfig
 
-    settings: dict[str, Any] = {"batch_size": 16, "lr": 1e-3, "head_lr": 2e-3, "warm_start": False}
+    settings: dict[str, Any] = {
+        "batch_size": 16,
+        "lr": 1e-3,
+        "head_lr": 2e-3,
+        "warm_start": False,
+        "calibrate": True,  # the neutral offset, on the early-stopping rows (train_version)
+    }
     shipped = shipped_adapter()
     if shipped is not None:
         lora = shipped[1]["lora"]
@@ -450,6 +456,8 @@ def train_version(
     fit, stop = split_early_stopping(train_items)
     if not stop or len({item.label for item in fit}) < 2:
         fit, stop = train_items, held_out  # too few labels to set rows aside twice; said below
+        # The reported rows would choose the neutral offset too: leave the head as trained.
+        config = replace(config, calibrate=False)
     model, history = train(fit, stop, config, progress=progress, **start)
     models_dir.mkdir(parents=True, exist_ok=True)
     number = max([m.version for m in versions(models_dir)], default=0) + 1

@@ -15,6 +15,7 @@ from sentiment.finetune import (
     LabelledText,
     _encode,
     adapter_tensors,
+    calibrate_neutral,
     carve_held_out,
     compare_held_out,
     continue_from,
@@ -173,6 +174,48 @@ def test_training_on_a_separable_set_improves_accuracy_on_its_held_out_part() ->
     assert before == pytest.approx(0.5)  # a zero head: every text the same class
     assert after >= 0.9
     assert history.best_epoch >= 1
+
+
+@needs_peft
+def test_the_neutral_offset_is_fitted_on_held_out_rows_and_ships_inside_the_head(
+    tmp_path: Path,
+) -> None:
+    """The team calls mild remarks neutral ("the app was a bit slow"), which a model trained
+    on praise, complaints and questions reads as negative: the offset moves them into the band."""
+    train_items = _texts(SUBJECTS[:6]) + [
+        LabelledText(f"where is {s} now?", "neutral") for s in SUBJECTS[:6]
+    ]
+    held_out = _texts(SUBJECTS[6:9]) + [
+        LabelledText(f"{s} was a bit slow", "neutral") for s in SUBJECTS
+    ]
+    config = FinetuneConfig(max_steps=1, batch_size=16, epochs=1, calibrate=True)
+    model, history = train(train_items, held_out, config, progress=False)
+    plain, plain_history = train(
+        train_items, held_out, FinetuneConfig(max_steps=1, batch_size=16, epochs=1), progress=False
+    )
+    assert plain_history.calibration is None
+    calibration = history.calibration
+    assert calibration is not None and calibration["chosen_on"].startswith("the 42 held-out")
+    assert calibration["offset"] > 0
+    assert calibration["accuracy_before"] < calibration["accuracy_after"]
+    # The offset lives in the neutral bias and nowhere else.
+    shift = model.head.bias.detach() - plain.head.bias.detach()
+    assert shift.tolist() == pytest.approx([0.0, calibration["offset"], 0.0], abs=1e-6)
+    assert torch.equal(model.head.weight, plain.head.weight)
+    save_adapter(
+        model, tmp_path, config=config, history=history, trained_on={"synthetic": 72}, held_out=""
+    )
+    classifier = AdaptedClassifier(tmp_path)
+    assert classifier.meta["calibration"]["neutral_logit_offset"] == calibration
+    # Loaded as the app loads it, the product's labels on those rows score what the fit said.
+    labels = [p.label for p in classifier.predict([t.text for t in held_out])]
+    accuracy = sum(a == t.label for a, t in zip(labels, held_out, strict=True)) / len(held_out)
+    assert accuracy == pytest.approx(calibration["accuracy_after"])
+    # On rows with no neutral label there is nothing to place: the head stays as trained.
+    assert calibrate_neutral(plain, classifier.encoder.tokenizer, _texts(SUBJECTS), 128) == {
+        "offset": 0.0,
+        "why": "no neutral label among the held-out rows, or under 30 rows",
+    }
 
 
 def test_a_missing_adapter_says_how_to_get_one(tmp_path: Path) -> None:
