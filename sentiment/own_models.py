@@ -135,6 +135,12 @@ class OwnModel:
                     f" (then in use: {other['model']} {other['accuracy']:.3f} / "
                     f"{other['macro_f1']:.3f})"
                 )
+        offset = (self.meta.get("calibration") or {}).get("neutral_logit_offset") or {}
+        if offset.get("offset"):
+            line += (
+                f"; neutral offset {offset['offset']:+.1f} (early-stopping accuracy "
+                f"{offset['accuracy_before']:.3f} → {offset['accuracy_after']:.3f})"
+            )
         phases = self.meta.get("phase_model") or {}
         if phases.get("trained"):
             own, other = phases["this"], phases.get("compared_with")

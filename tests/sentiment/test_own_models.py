@@ -188,3 +188,20 @@ def test_the_epoch_is_chosen_on_other_rows_than_the_reported_held_out_ones() -> 
     assert {t.text for t in stop}.isdisjoint({t.text for t in fit})
     assert len(fit) + len(stop) == len(train)
     assert 0.06 < len(stop) / len(train) < 0.2
+
+
+def test_models_list_shows_a_fitted_neutral_offset_and_stays_quiet_without_one() -> None:
+    from sentiment.own_models import OwnModel
+
+    meta = {
+        "trained_at": "2026-12-04T19:30:00+00:00",
+        "label_counts": {"train": 900},
+        "calibration": {
+            "neutral_logit_offset": {"offset": 0.6, "accuracy_before": 0.8, "accuracy_after": 0.82}
+        },
+    }
+    line = OwnModel("own-v4", 4, Path("own-v4"), meta).summary()
+    assert "neutral offset +0.6 (early-stopping accuracy 0.800 → 0.820)" in line
+    meta["calibration"]["neutral_logit_offset"] = {"offset": 0.0, "why": "no neutral label"}
+    assert "neutral offset" not in OwnModel("own-v4", 4, Path("own-v4"), meta).summary()
+    assert own_config().calibrate  # a team's labels get the offset fitted
