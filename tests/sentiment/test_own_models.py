@@ -205,3 +205,41 @@ def test_models_list_shows_a_fitted_neutral_offset_and_stays_quiet_without_one()
     meta["calibration"]["neutral_logit_offset"] = {"offset": 0.0, "why": "no neutral label"}
     assert "neutral offset" not in OwnModel("own-v4", 4, Path("own-v4"), meta).summary()
     assert own_config().calibrate  # a team's labels get the offset fitted
+
+
+SUBJECTS = [
+    *("delivery", "courier", "app", "staff", "refund", "laptop", "invoice", "helpdesk"),
+    *("website", "installer", "return", "checkout", "order", "parcel", "driver", "chat"),
+    *("manual", "battery", "screen", "price", "package", "tracking page", "warranty", "shop"),
+]
+TEMPLATES = {
+    "positive": ["was great", "was excellent", "made me happy", "was wonderful", "was perfect"],
+    "negative": ["was terrible", "was awful", "made me very angry", "was horrible", "a disaster"],
+    "neutral": ["was a bit slow", "was a little late", "was okay", "was average", "was so-so"],
+}
+
+
+@pytest.mark.slow
+def test_a_neutral_offset_is_fitted_on_the_early_stopping_rows_never_the_reported_ones(
+    tmp_path: Path,
+) -> None:
+    """Labels with neutral in them (mild remarks, as a team might label them): the version's
+    offset is chosen on its early-stopping rows, and its reported figures are on the held-out
+    rows, as the worker scores them with the offset in the head."""
+    items = [
+        LabelledText(f"{opener} {subject} {phrase}", label)
+        for opener in ("The", "Honestly, the")
+        for subject in SUBJECTS
+        for label, phrases in TEMPLATES.items()
+        for phrase in phrases
+    ]
+    version = train_version(
+        items, tmp_path, config=own_config(epochs=1, max_steps=1, threads=1), progress=False
+    )
+    counts = version.meta["label_counts"]
+    offset = version.meta["calibration"]["neutral_logit_offset"]
+    assert counts["early_stopping"] >= 30  # enough rows to place the boundary on
+    assert offset["chosen_on"] == f"the {counts['early_stopping']} held-out (early-stopping) rows"
+    assert offset["accuracy_after"] >= offset["accuracy_before"]
+    assert version.held_out["rows"] == counts["held_out"]
+    assert version.held_out["this"]["task"] == "3-class"
