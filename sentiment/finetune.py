@@ -312,13 +312,18 @@ def calibrate_neutral(
 ) -> dict[str, Any]:
     """Fit the neutral offset (sentiment.calibration) on `items` and add it to the head's
     neutral bias; returns what adapter.json records (offset, rows, accuracy before / after)."""
-    from sentiment.calibration import fit_neutral_offset
+    from sentiment.calibration import MIN_ROWS, fit_neutral_offset
     from sentiment.classifier import label_values
 
     logits = _logits(model, tokenizer, items, max_length)
     fitted = fit_neutral_offset(logits, [t.label for t in items], LABELS, label_values(LABELS))
     if fitted is None:
-        return {"offset": 0.0, "why": "no neutral label among the held-out rows, or under 30 rows"}
+        why = (
+            f"{len(items)} held-out rows, under {MIN_ROWS}"
+            if len(items) < MIN_ROWS
+            else "no neutral label among the held-out rows"
+        )
+        return {"offset": 0.0, "why": why}
     with torch.no_grad():
         model.head.bias[list(LABELS).index("neutral")] += fitted.offset
     return {
