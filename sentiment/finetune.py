@@ -319,9 +319,9 @@ def calibrate_neutral(
     fitted = fit_neutral_offset(logits, [t.label for t in items], LABELS, label_values(LABELS))
     if fitted is None:
         why = (
-            f"{len(items)} held-out rows, under {MIN_ROWS}"
+            f"{len(items)} held-out (early-stopping) rows, under {MIN_ROWS}"
             if len(items) < MIN_ROWS
-            else "no neutral label among the held-out rows"
+            else "no neutral label among the held-out (early-stopping) rows"
         )
         return {"offset": 0.0, "why": why}
     with torch.no_grad():

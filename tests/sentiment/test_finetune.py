@@ -214,11 +214,11 @@ def test_the_neutral_offset_is_fitted_on_held_out_rows_and_ships_inside_the_head
     # On rows with no neutral label there is nothing to place: the head stays as trained.
     assert calibrate_neutral(plain, classifier.encoder.tokenizer, _texts(SUBJECTS), 128) == {
         "offset": 0.0,
-        "why": "no neutral label among the held-out rows",
+        "why": "no neutral label among the held-out (early-stopping) rows",
     }
     assert calibrate_neutral(plain, classifier.encoder.tokenizer, held_out[-20:], 128) == {
         "offset": 0.0,
-        "why": "20 held-out rows, under 30",
+        "why": "20 held-out (early-stopping) rows, under 30",
     }
 
 

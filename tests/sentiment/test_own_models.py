@@ -137,9 +137,12 @@ def test_each_training_writes_the_next_version_with_what_it_was_trained_on(
     assert len(v1.meta["label_counts"]["rows_sha256"]) == 64
     assert v1.meta["source"] == {"label_file": "own_labels_misread_nl.csv"}
     assert "shipped LoRA adapter" in v1.meta["started_from"]["from"]
-    # Positive and negative labels only: no neutral offset to fit, the head stays as trained.
-    assert v1.meta["calibration"]["neutral_logit_offset"]["offset"] == 0.0
-    assert "no neutral label" in v1.meta["calibration"]["neutral_logit_offset"]["why"]
+    # 18 early-stopping rows (and no neutral label): no offset fitted, the head stays as trained.
+    assert v1.meta["label_counts"]["early_stopping"] == 18
+    assert v1.meta["calibration"]["neutral_logit_offset"] == {
+        "offset": 0.0,
+        "why": "18 held-out (early-stopping) rows, under 30",
+    }
     assert v2.meta["label_counts"]["distinct_texts"] == 120 and "compared_with" not in v2.held_out
     assert "held out 48" in v1.summary() and "then in use: builtin:" in v1.summary()
     assert not [p for p in models_dir.iterdir() if p.name.startswith(".")]  # no half versions
