@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import torch
 
-from sentiment.labels import NEUTRAL_BAND
+from sentiment.labels import label_for
 
 NEUTRAL = "neutral"
 OFFSETS = tuple(round(-3 + 0.1 * i, 1) for i in range(61))  # -3.0 .. 3.0 on the logit scale
@@ -44,27 +44,31 @@ def scores_with_offset(
     return shifted.softmax(dim=-1) @ torch.tensor(list(values), dtype=shifted.dtype)
 
 
-def _labels_of(scores: torch.Tensor) -> torch.Tensor:
-    """-1 / 0 / 1 for negative / neutral / positive, as sentiment.labels.label_for reads them."""
-    return (scores >= NEUTRAL_BAND).long() - (scores <= -NEUTRAL_BAND).long()
+def why_not_fitted(gold: Sequence[str], labels: Sequence[str], rows: str = "rows") -> str | None:
+    """Why no offset can be fitted on rows with these gold labels for a head over `labels`
+    (`rows` names them in the answer), or None where one can."""
+    if NEUTRAL not in labels:
+        return "the head has no neutral class"
+    if len(gold) < MIN_ROWS:
+        return f"{len(gold)} {rows}, under {MIN_ROWS}"
+    if NEUTRAL not in gold:
+        return f"no neutral label among the {rows}"
+    return None
 
 
 def fit_neutral_offset(
     logits: torch.Tensor, gold: Sequence[str], labels: Sequence[str], values: Sequence[float]
 ) -> NeutralCalibration | None:
-    """The offset in OFFSETS with the best 3-class accuracy of the product's labels on these
-    rows; among equals the one nearest 0, so no gain means no change. None where the head has
-    no neutral class, the rows hold no neutral label or are fewer than MIN_ROWS."""
-    labels = list(labels)
-    if NEUTRAL not in labels or NEUTRAL not in gold or len(gold) < MIN_ROWS:
+    """The offset in OFFSETS with the best 3-class accuracy of the product's labels
+    (sentiment.labels.label_for) on these rows; among equals the one nearest 0, so no gain
+    means no change. None where why_not_fitted gives a reason."""
+    if why_not_fitted(gold, labels) is not None:
         return None
-    neutral = labels.index(NEUTRAL)
-    sign = {"negative": -1, NEUTRAL: 0, "positive": 1}
-    target = torch.tensor([sign[g] for g in gold])
+    neutral = list(labels).index(NEUTRAL)
 
     def accuracy(offset: float) -> float:
-        predicted = _labels_of(scores_with_offset(logits.float(), neutral, values, offset))
-        return float((predicted == target).double().mean())
+        scores = scores_with_offset(logits.float(), neutral, values, offset).tolist()
+        return sum(label_for(s) == g for s, g in zip(scores, gold, strict=True)) / len(gold)
 
     before = accuracy(0.0)
     best, best_accuracy = 0.0, before

@@ -49,6 +49,9 @@ class LabelledText:
     label: str  # one of LABELS, or of the phase keys for a phase model
 
 
+SCORING_BATCH = 64  # texts per forward pass when scoring held-out rows
+
+
 @dataclass(frozen=True)
 class FinetuneConfig:
     rank: int = 8
@@ -276,11 +279,15 @@ def held_out_scores(
     ordered = sorted(items, key=lambda t: len(t.text))
     logits = _logits(model, tokenizer, ordered, max_length)
     gold = torch.tensor([labels.index(t.label) for t in ordered])
-    loss = torch.nn.functional.cross_entropy(logits, gold, weight=weights) if ordered else 0.0
+    # The weighted mean per scoring batch, weighted by its size, as the loss has been reported.
+    batch_losses = [
+        float(torch.nn.functional.cross_entropy(logits[b], gold[b], weight=weights)) * len(gold[b])
+        for b in (slice(i, i + SCORING_BATCH) for i in range(0, len(ordered), SCORING_BATCH))
+    ]
     predicted = [labels[i] for i in logits.argmax(dim=-1).tolist()]
     scores = score([t.label for t in ordered], predicted, labels)
     return {
-        "loss": float(loss),
+        "loss": sum(batch_losses) / max(len(ordered), 1),
         "accuracy": scores.accuracy,
         "macro_f1": scores.macro_f1,
     }
@@ -297,8 +304,8 @@ def _logits(
     was_training = model.training
     model.eval()
     out = [torch.zeros((0, model.head.out_features))]
-    for start in range(0, len(items), 64):
-        batch = items[start : start + 64]
+    for start in range(0, len(items), SCORING_BATCH):
+        batch = items[start : start + SCORING_BATCH]
         out.append(model(_encode(tokenizer, [t.text for t in batch], max_length)))
     model.train(was_training)
     return torch.cat(out)
@@ -312,18 +319,17 @@ def calibrate_neutral(
 ) -> dict[str, Any]:
     """Fit the neutral offset (sentiment.calibration) on `items` and add it to the head's
     neutral bias; returns what adapter.json records (offset, rows, accuracy before / after)."""
-    from sentiment.calibration import MIN_ROWS, fit_neutral_offset
+    from sentiment.calibration import fit_neutral_offset, why_not_fitted
     from sentiment.classifier import label_values
 
-    logits = _logits(model, tokenizer, items, max_length)
-    fitted = fit_neutral_offset(logits, [t.label for t in items], LABELS, label_values(LABELS))
-    if fitted is None:
-        why = (
-            f"{len(items)} held-out (early-stopping) rows, under {MIN_ROWS}"
-            if len(items) < MIN_ROWS
-            else "no neutral label among the held-out (early-stopping) rows"
-        )
+    gold = [t.label for t in items]
+    why = why_not_fitted(gold, LABELS, rows="held-out (early-stopping) rows")
+    if why is not None:
         return {"offset": 0.0, "why": why}
+    fitted = fit_neutral_offset(
+        _logits(model, tokenizer, items, max_length), gold, LABELS, label_values(LABELS)
+    )
+    assert fitted is not None  # why_not_fitted said it can be
     with torch.no_grad():
         model.head.bias[list(LABELS).index("neutral")] += fitted.offset
     return {
@@ -729,7 +735,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         threads=args.threads,
         max_length=args.max_length,
         patience=args.patience,
-        calibrate=args.train_set is not None and args.task == "sentiment" and args.calibrate,
+        calibrate=args.train_set is not None and args.calibrate,  # polarity heads only (train)
     )
     if args.compare:
         print(f"held out: {HELD_OUT_RULE}")

@@ -6,7 +6,12 @@ from __future__ import annotations
 import pytest
 import torch
 
-from sentiment.calibration import MIN_ROWS, fit_neutral_offset, scores_with_offset
+from sentiment.calibration import (
+    MIN_ROWS,
+    fit_neutral_offset,
+    scores_with_offset,
+    why_not_fitted,
+)
 from sentiment.labels import label_for
 
 LABELS = ["negative", "neutral", "positive"]
@@ -58,3 +63,7 @@ def test_without_neutral_labels_a_neutral_class_or_enough_rows_nothing_is_fitted
     assert fit_neutral_offset(logits[:, [0, 2]], gold, ["negative", "positive"], [-1, 1]) is None
     few = MIN_ROWS - 1
     assert fit_neutral_offset(logits[-few:], gold[-few:], LABELS, VALUES) is None
+    assert why_not_fitted(polar, LABELS) == "no neutral label among the rows"
+    assert why_not_fitted(gold, ["negative", "positive"]) == "the head has no neutral class"
+    assert why_not_fitted(gold[-few:], LABELS) == f"{few} rows, under {MIN_ROWS}"
+    assert why_not_fitted(gold, LABELS) is None
