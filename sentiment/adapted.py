@@ -1,4 +1,5 @@
-"""The built-in encoder with a LoRA adapter merged into its weights, plus a linear sentiment head.
+"""The built-in encoder with a LoRA adapter merged into its weights (or a fully fine-tuned copy
+of it), plus a linear sentiment head.
 
 Loading needs torch, transformers, safetensors; peft is only for training (sentiment.finetune)."""
 
@@ -21,6 +22,9 @@ BUILTIN_LORA = Path(__file__).with_name("builtin") / "lora"  # Dutch-first: scor
 BUILTIN_EN_LORA = Path(__file__).with_name("builtin") / "lora-en"  # scores English (builtin-en)
 WEIGHTS = "adapter.safetensors"  # lora.<module>.A / lora.<module>.B, head.weight / head.bias
 META = "adapter.json"  # labels, lora rank/alpha/scaling, trained_on, method, held-out figures
+# A fully fine-tuned model (sentiment.finetune --full) keeps its whole encoder here instead of
+# LoRA factors; adapter.safetensors then holds the head alone.
+ENCODER_WEIGHTS = "encoder.safetensors"
 
 
 PHASE_MODEL = "phases"  # an own model's phase adapter, learned from phase labels, lives here
@@ -34,6 +38,27 @@ def phase_model_of(model: str | Path) -> Path | None:
     """The phase adapter that comes with a model folder (own-vN/phases), if it has one."""
     path = Path(model) / PHASE_MODEL
     return path if is_adapter(path) else None
+
+
+def is_full(path: Path) -> bool:
+    """A fully fine-tuned model folder: its own encoder weights, not LoRA factors."""
+    return (path / ENCODER_WEIGHTS).is_file()
+
+
+def lora_scaling(path: Path) -> float:
+    """The scaling its LoRA factors are merged with (adapter.json); 1.0 for a full model."""
+    meta = json.loads((path / META).read_text(encoding="utf-8"))
+    return float((meta.get("lora") or {}).get("scaling", 1.0))
+
+
+def weights_digest(path: Path) -> str:
+    """The first 12 hex digits of the SHA-256 over the model's weight files: its revision."""
+    digest = hashlib.sha256((path / WEIGHTS).read_bytes())
+    if is_full(path):
+        with (path / ENCODER_WEIGHTS).open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()[:12]
 
 
 def merge_lora(model: torch.nn.Module, tensors: dict[str, torch.Tensor], scaling: float) -> int:
@@ -81,22 +106,27 @@ class AdaptedModel:
             )
         meta = json.loads((path / META).read_text(encoding="utf-8"))
         tensors = load_file(str(path / WEIGHTS))
-        scaling = float(meta["lora"]["scaling"])
+
+        def adapt(model: torch.nn.Module) -> None:  # on the float weights, before any int8
+            if is_full(path):
+                model.load_state_dict(load_file(str(path / ENCODER_WEIGHTS)))
+            else:
+                merge_lora(model, tensors, lora_scaling(path))
+
         self.encoder = Encoder(
             encoder_path,
             batch_size=batch_size,
             max_length=max_length,
             device=device,
             quantize=quantize,
-            adapt=lambda model: merge_lora(model, tensors, scaling),  # float weights, then int8
+            adapt=adapt,
         )
         self.weight = tensors["head.weight"]  # the encoder hands back CPU embeddings
         self.bias = tensors["head.bias"]
         self.labels: list[str] = meta["labels"]
         self.meta = meta
         self.name = meta.get("name", "builtin:all-MiniLM-L6-v2+lora")
-        adapter = hashlib.sha256((path / WEIGHTS).read_bytes()).hexdigest()[:12]
-        self.revision = revision_with(adapter, quantize)
+        self.revision = revision_with(weights_digest(path), quantize)
 
     def probabilities(self, embeddings: torch.Tensor) -> torch.Tensor:
         """Units × labels, on embeddings from this model's own (adapted) encoder."""

