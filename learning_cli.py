@@ -168,12 +168,22 @@ def models_train(
     threads: Annotated[int | None, typer.Option(help="torch threads (default: all).")] = None,
     batch_size: Annotated[int, typer.Option(help="Texts per training step.")] = 16,
     max_steps: Annotated[int | None, typer.Option(hidden=True)] = None,  # smoke runs, tests
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="Train every encoder weight instead of LoRA factors: slower, ~90 MB a version "
+            "(and again for a phase model), often better with thousands of labels "
+            "(docs/learning.md).",
+        ),
+    ] = False,
     use_if_better: Annotated[
         bool,
         typer.Option(help="Switch to the new version when it beats the current model held out."),
     ] = False,
 ) -> None:
-    """Fine-tune the built-in encoder (LoRA) on the organisation's labels; writes own-vN.
+    """Fine-tune the built-in encoder (LoRA, or --full) on the organisation's labels; writes
+    own-vN.
 
     About one label in five is held out (by a hash of its text, docs/learning.md) for early
     stopping and to compare the new version with the model in use on the same rows."""
@@ -224,6 +234,7 @@ def models_train(
         threads=threads,
         max_steps=max_steps,
         max_length=current.sentiment.max_length,
+        method="full" if full else "lora",
     )
     in_use = current.sentiment.model
     try:

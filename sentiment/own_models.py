@@ -124,6 +124,8 @@ class OwnModel:
         trained = self.meta.get("trained_at", "?")[:16].replace("T", " ")
         counts = self.meta.get("label_counts", {})
         line = f"trained {trained} UTC on {counts.get('train', '?')} labels"
+        if self.meta.get("full"):
+            line += " (every encoder weight: --full)"
         if figures:
             own, other = figures["this"], figures.get("compared_with")
             line += (
@@ -336,10 +338,18 @@ def _start(config: Any, texts: Sequence[str]) -> tuple[dict[str, Any], dict[str,
         tensors, meta = shipped
         lora = meta["lora"]
         shape = (lora["rank"], lora["alpha"], tuple(lora["targets"]))
-        if shape == (config.rank, config.alpha, tuple(config.targets)):
+        full = config.method == "full"  # any shape: the factors are merged into the weights
+        if full or shape == (config.rank, config.alpha, tuple(config.targets)):
             digest = hashlib.sha256((path / WEIGHTS).read_bytes()).hexdigest()[:12]
-            return {"adapter_init": tensors, "head_init": None}, {
-                "from": f"the shipped LoRA adapter (sentiment/builtin/{path.name}) and its head",
+            merged = ", merged into the encoder, every weight then trained" if full else ""
+            start = {
+                "adapter_init": tensors,
+                "head_init": None,
+                "adapter_scaling": float(lora["scaling"]),
+            }
+            return start, {
+                "from": f"the shipped LoRA adapter (sentiment/builtin/{path.name}) and its "
+                f"head{merged}",
                 "name": meta.get("name"),
                 "revision": digest,
             }
@@ -447,9 +457,10 @@ def train_version(
     phase_items: Sequence[Any] = (),
     compare_phases: Callable[[list[str]], list[str]] | None = None,
 ) -> OwnModel:
-    """Fine-tune the built-in encoder (LoRA, sentiment.finetune) on labelled texts (oldest
-    first; LabelledText), and write the next version own-vN with what it was trained on and
-    its held-out figures next to `compare_with`'s on the same held-out rows. With enough
+    """Fine-tune the built-in encoder (LoRA or, with config.method "full", every weight;
+    sentiment.finetune) on labelled texts (oldest first; LabelledText), and write the next
+    version own-vN with what it was trained on and its held-out figures next to
+    `compare_with`'s on the same held-out rows. With enough
     `phase_items` (text, phase key) it learns the phases too (train_phases: own-vN/phases)."""
     from sentiment.adapted import META, PHASE_MODEL, AdaptedClassifier
     from sentiment.finetune import save_adapter, train

@@ -185,6 +185,18 @@ def test_models_train_list_use_and_back_and_eval_a_local_version(tmp_path: Path)
     assert "* builtin" in listed.stdout and "  own-v1\ttrained " in listed.stdout
     assert "held out 36" in listed.stdout and "then in use: builtin" in listed.stdout
     assert "phases learned, held out" in listed.stdout and "configured phases" in listed.stdout
+    full = _cli(
+        tmp_path,
+        *("models", "train", "--labels", str(tmp_path / "labels.csv"), "--full"),
+        *("--epochs", "1", "--max-steps", "1", "--threads", "2"),
+        timeout=1200,
+    )
+    assert full.returncode == 0, full.stderr
+    assert (
+        "wrote var/models/own-v2" in full.stdout and "(every encoder weight: --full)" in full.stdout
+    )
+    for folder in ("own-v2", "own-v2/phases"):  # the phase model is trained in full too
+        assert (tmp_path / "var" / "models" / folder / "encoder.safetensors").is_file()
     used = _cli(tmp_path, "models", "use", "own-v1")
     assert used.returncode == 0 and "now in use: own-v1 (was: builtin)" in used.stdout
     assert "* own-v1" in _cli(tmp_path, "models", "list").stdout

@@ -1,25 +1,38 @@
 import csv
 import importlib.util
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 import torch
+from safetensors.torch import load_file, save_file
+from transformers import AutoModel
 
 from sentiment import finetune
-from sentiment.adapted import BUILTIN_LORA, META, WEIGHTS, AdaptedClassifier
+from sentiment.adapted import (
+    BUILTIN_LORA,
+    ENCODER_WEIGHTS,
+    META,
+    WEIGHTS,
+    AdaptedClassifier,
+    lora_scaling,
+)
 from sentiment.classifier import ModelNotAvailable
+from sentiment.encoder import builtin_encoder_path
 from sentiment.evaluate import find_dataset
 from sentiment.finetune import (
     FinetuneConfig,
     LabelledText,
     _encode,
     adapter_tensors,
+    build_model,
     calibrate_neutral,
     carve_held_out,
     compare_held_out,
     continue_from,
     is_held_out,
+    load_adapter_tensors,
     main,
     read_train_split,
     round_of,
@@ -220,6 +233,89 @@ def test_the_neutral_offset_is_fitted_on_held_out_rows_and_ships_inside_the_head
         "offset": 0.0,
         "why": "20 held-out (early-stopping) rows, under 30",
     }
+
+
+@pytest.mark.slow
+def test_full_fine_tuning_keeps_a_whole_encoder_that_loads_and_computes_what_was_trained(
+    tmp_path: Path,
+) -> None:
+    items = _texts(SUBJECTS[:6])
+    config = FinetuneConfig(method="full", max_steps=2, batch_size=16, full_lr=1e-3, epochs=1)
+    model, history = train(items, [], config, progress=False)
+    base = AutoModel.from_pretrained(str(builtin_encoder_path()), local_files_only=True)
+    before, after = base.state_dict(), model.encoder.state_dict()
+    assert before.keys() == after.keys()
+    changed = [k for k in after if not torch.equal(before[k], after[k])]
+    # Every layer's weights moved, not only some adapted modules: attention, FFN, embeddings.
+    assert {k.split(".")[2] for k in changed if k.startswith("encoder.layer.")} == {
+        str(i) for i in range(6)
+    }
+    assert "embeddings.word_embeddings.weight" in changed
+    assert any(k.endswith("attention.self.key.weight") for k in changed)  # LoRA never adapts key
+    save_adapter(
+        model, tmp_path, config=config, history=history, trained_on={"synthetic": 60}, held_out=""
+    )
+    assert load_file(str(tmp_path / WEIGHTS)).keys() == {"head.weight", "head.bias"}
+    assert (tmp_path / ENCODER_WEIGHTS).stat().st_size > 80_000_000  # a whole MiniLM
+    classifier = AdaptedClassifier(tmp_path)
+    assert "full" in classifier.meta and "lora" not in classifier.meta
+    assert classifier.meta["method"].startswith("full fine-tuning")
+    texts = ["the courier was great", "the refund was awful", "", "🙂"]
+    predictions = classifier.predict(texts)
+    with torch.inference_mode():
+        logits = model(_encode(classifier.encoder.tokenizer, texts, 128))
+    expected = logits.softmax(-1) @ torch.tensor([-1.0, 0.0, 1.0])
+    assert [p.score for p in predictions] == pytest.approx(expected.tolist(), abs=1e-4)
+    # The revision covers the encoder: another encoder under the same head is another model.
+    other = tmp_path.parent / "other"
+    shutil.copytree(tmp_path, other)
+    weights = load_file(str(other / ENCODER_WEIGHTS))
+    weights["pooler.dense.bias"] += 1.0  # unused by mean pooling, but another file
+    save_file(weights, str(other / ENCODER_WEIGHTS))
+    assert AdaptedClassifier(other).revision != classifier.revision
+    # Training on from it starts from its encoder and head, not the plain ones.
+    init, _ = continue_from(tmp_path, {"more": 1})
+    assert {k for k in init if not k.startswith("encoder.")} == {"head.weight", "head.bias"}
+    again, _ = build_model(config)
+    load_adapter_tensors(again, init)
+    for key, value in again.encoder.state_dict().items():
+        assert torch.equal(value, after[key]), key
+    assert torch.equal(again.head.weight, model.head.weight)
+    lora, _ = build_model(FinetuneConfig())
+    with pytest.raises(ValueError, match="continues only with method 'full'"):
+        load_adapter_tensors(lora, init)
+    with pytest.raises(ValueError, match="method must be one of"):
+        FinetuneConfig(method="qlora")
+
+
+@needs_peft
+def test_full_fine_tuning_from_a_lora_adapter_starts_where_the_adapter_is() -> None:
+    """The shipped adapter's factors merged into the weights before every weight trains: with
+    no step taken, the model computes what the app computes with the adapter."""
+    init, _ = continue_from(BUILTIN_LORA, {})
+    model, _ = build_model(FinetuneConfig(method="full"))
+    # query, value and three dense layers in each of 6 layers, and the word embeddings
+    assert load_adapter_tensors(model, init, lora_scaling(BUILTIN_LORA)) == 6 * 5 + 1
+    model.eval()
+    shipped = AdaptedClassifier(BUILTIN_LORA)
+    texts = ["De bezorger was twee dagen te laat.", "Top service, snel geholpen!"]
+    with torch.inference_mode():
+        logits = model(_encode(shipped.encoder.tokenizer, texts, 128))
+    expected = shipped.probabilities(shipped.encoder.embed(texts))
+    assert torch.allclose(logits.softmax(-1), expected, atol=1e-4)
+    assert expected[0, 0] > 0.5 and expected[1, 2] > 0.5  # the adapter's own reading
+
+
+@pytest.mark.slow
+def test_full_fine_tuning_on_a_separable_set_improves_accuracy_on_its_held_out_part() -> None:
+    train_items, held_out = _texts(SUBJECTS[:6]), _texts(SUBJECTS[9:])  # unseen subjects
+    config = FinetuneConfig(
+        method="full", epochs=3, batch_size=20, head_lr=5e-2, warm_start=False, patience=3
+    )
+    _, history = train(train_items, held_out, config, progress=False)
+    assert history.epochs[0]["accuracy"] == pytest.approx(0.5)  # a zero head
+    assert history.epochs[history.best_epoch]["accuracy"] >= 0.9
+    assert history.best_epoch >= 1
 
 
 def test_a_missing_adapter_says_how_to_get_one(tmp_path: Path) -> None:

@@ -170,6 +170,34 @@ def test_switch_to_a_version_and_back_and_the_loader_records_its_name_and_revisi
     assert (models_dir / ACTIVE).read_text() == "builtin\n"
 
 
+@pytest.mark.slow
+def test_a_full_fine_tune_starts_from_the_shipped_adapter_and_loads_like_any_version(
+    tmp_path: Path,
+) -> None:
+    """`models train --full`: the shipped adapter of the labels' language merged into the
+    encoder, then every weight trained; the version holds its own encoder and is used by name."""
+    version = train_version(
+        _labels()[:120],
+        tmp_path,
+        config=own_config(epochs=1, max_steps=1, threads=1, method="full"),
+        progress=False,
+    )
+    names = sorted(p.name for p in version.path.iterdir())
+    assert names == ["adapter.json", "adapter.safetensors", "encoder.safetensors"]
+    started = version.meta["started_from"]
+    assert (
+        "sentiment/builtin/lora)" in started["from"]
+        and "merged into the encoder" in started["from"]
+    )
+    assert version.meta["config"]["method"] == "full" and "lora" not in version.meta
+    assert "(every encoder weight: --full)" in version.summary()
+    use("own-v1", tmp_path)
+    classifier = load_classifier(resolve("builtin", tmp_path)[0])
+    assert classifier.name == "own-v1"
+    (prediction,) = classifier.predict(["Het pakket kwam drie weken te laat en niemand hielp"])
+    assert prediction.score < 0  # one step from the shipped adapter still reads a complaint
+
+
 def test_a_missing_local_version_gives_one_error_naming_the_fix(tmp_path: Path) -> None:
     with pytest.raises(ModelNotAvailable) as error:
         load_classifier("own-v3")
