@@ -172,7 +172,7 @@ def models_train(
         bool,
         typer.Option(
             "--full",
-            help="Train every encoder weight instead of LoRA factors: slower, ~90 MB a version "
+            help="Train every encoder weight instead of LoRA factors: slower, ~91 MB a version "
             "(and again for a phase model), often better with thousands of labels "
             "(docs/learning.md).",
         ),

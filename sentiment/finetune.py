@@ -79,7 +79,7 @@ class FinetuneConfig:
     calibrate: bool = False
     # "lora": small LoRA factors merged into the encoder at load time (the shipped adapters).
     # "full": every encoder weight trains and the model folder keeps a whole encoder copy
-    # (encoder.safetensors, ~90 MB); for a team's own labels, where it can go past LoRA.
+    # (encoder.safetensors, ~91 MB); for a team's own labels, where it can go past LoRA.
     method: str = "lora"
     full_lr: float = 5e-5  # the encoder's learning rate with method "full" (lr is LoRA's)
 
@@ -757,7 +757,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--full",
         action="store_true",
         help="fine-tune every encoder weight instead of LoRA factors (the folder then holds a "
-        f"whole encoder, {ENCODER_WEIGHTS}, ~90 MB); with --init-from a LoRA adapter, its "
+        f"whole encoder, {ENCODER_WEIGHTS}, ~91 MB); with --init-from a LoRA adapter, its "
         "factors are merged in first",
     )
     parser.add_argument(
