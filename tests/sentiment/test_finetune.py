@@ -19,7 +19,7 @@ from sentiment.adapted import (
     lora_scaling,
 )
 from sentiment.classifier import ModelNotAvailable
-from sentiment.encoder import builtin_encoder_path
+from sentiment.encoder import Encoder, builtin_encoder_path
 from sentiment.evaluate import find_dataset
 from sentiment.finetune import (
     FinetuneConfig,
@@ -266,6 +266,13 @@ def test_full_fine_tuning_keeps_a_whole_encoder_that_loads_and_computes_what_was
         logits = model(_encode(classifier.encoder.tokenizer, texts, 128))
     expected = logits.softmax(-1) @ torch.tensor([-1.0, 0.0, 1.0])
     assert [p.score for p in predictions] == pytest.approx(expected.tolist(), abs=1e-4)
+    # int8 quantises the trained weights, not the plain encoder's: close to float, own revision.
+    int8 = AdaptedClassifier(tmp_path, quantize="int8")
+    assert int8.revision == f"{classifier.revision}+int8"
+    plain = Encoder(quantize="int8").embed(texts) @ classifier.weight.T + classifier.bias
+    int8_logits = int8.encoder.embed(texts) @ classifier.weight.T + classifier.bias
+    trained_logits = logits.float()
+    assert (int8_logits - trained_logits).abs().max() < (plain - trained_logits).abs().max() / 2
     # The revision covers the encoder: another encoder under the same head is another model.
     other = tmp_path.parent / "other"
     shutil.copytree(tmp_path, other)
