@@ -44,27 +44,36 @@ class LeaderElectedScheduler:
         self.renew_every = renew_every
         self.scheduler: BackgroundScheduler | None = None
         self._stop = threading.Event()
+        # stop() runs twice on a shutdown: from the signal handler's thread and at the end of
+        # run_forever. The lock lets one of them shut the scheduler down and release the lease.
+        self._lock = threading.Lock()
 
     @property
     def leading(self) -> bool:
         return self.scheduler is not None
 
     def beat(self) -> bool:
-        """Try to take or keep the lease and start or stop the scheduler to match."""
+        """Try to take or keep the lease and start or stop the scheduler to match (once
+        stopped, neither)."""
+        if self._stop.is_set():
+            return False
         try:
             with session_scope(self.engine) as session:
                 held = acquire(session, LEASE_NAME, self.holder, self.ttl, datetime.now(UTC))
         except Exception:
             log.exception("scheduler %s: cannot reach the database to renew the lease", self.holder)
             held = False
-        if held and self.scheduler is None:
-            log.info("scheduler %s: leading; starting the source schedule", self.holder)
-            self.scheduler = self.build()
-            self.scheduler.start()
-        elif not held and self.scheduler is not None:
-            log.warning("scheduler %s: lost the lease; stopping the source schedule", self.holder)
-            self.scheduler.shutdown(wait=False)
-            self.scheduler = None
+        with self._lock:
+            if held and self.scheduler is None and not self._stop.is_set():
+                log.info("scheduler %s: leading; starting the source schedule", self.holder)
+                self.scheduler = self.build()
+                self.scheduler.start()
+            elif not held and self.scheduler is not None:
+                log.warning(
+                    "scheduler %s: lost the lease; stopping the source schedule", self.holder
+                )
+                self.scheduler.shutdown(wait=False)
+                self.scheduler = None
         return held
 
     def run_forever(self) -> None:
@@ -75,8 +84,12 @@ class LeaderElectedScheduler:
         self.stop()
 
     def stop(self) -> None:
+        """Stop the schedule (waiting for a running fetch) and release the lease; safe to call
+        from several threads at once and more than once."""
         self._stop.set()
-        if self.scheduler is not None:
+        with self._lock:
+            if self.scheduler is None:
+                return
             self.scheduler.shutdown(wait=True)
             self.scheduler = None
             with session_scope(self.engine) as session:

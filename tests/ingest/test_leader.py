@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -49,3 +50,43 @@ def test_only_the_leader_runs_the_schedule_and_another_takes_over_when_it_dies(
     second.stop()
     with session_scope(engine) as session:
         assert holder_of(session, LEASE_NAME, datetime.now(UTC)) is None  # released on stop
+
+
+def test_stopping_from_a_signal_while_the_loop_stops_too_shuts_down_once_without_error(
+    engine: Engine,
+) -> None:
+    """`cxpulse run` on SIGTERM: the main thread calls stop() while run_forever, woken by it,
+    calls stop() as well. Before the lock, the second call raised in the scheduler thread
+    (a traceback on every systemd stop)."""
+    shutdowns: list[str] = []
+
+    class SlowToStop(BackgroundScheduler):  # a fetch still running: shutdown takes a while
+        def shutdown(self, wait: bool = True) -> None:
+            shutdowns.append(threading.current_thread().name)
+            time.sleep(0.3)
+            super().shutdown(wait)
+
+    errors: list[BaseException] = []
+    leader = LeaderElectedScheduler(
+        engine, lambda: SlowToStop(timezone=UTC), holder="only", renew_every=0.05
+    )
+
+    def loop() -> None:
+        try:
+            leader.run_forever()
+        except BaseException as exc:  # what the thread would print as a traceback
+            errors.append(exc)
+
+    thread = threading.Thread(target=loop, name="scheduler")
+    thread.start()
+    deadline = time.monotonic() + 5
+    while not leader.leading and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert leader.leading
+    leader.stop()
+    thread.join(timeout=5)
+    assert not thread.is_alive()
+    assert errors == [] and len(shutdowns) == 1 and not leader.leading
+    assert not leader.beat() and not leader.leading  # stopped: it takes no lease again
+    with session_scope(engine) as session:
+        assert holder_of(session, LEASE_NAME, datetime.now(UTC)) is None
