@@ -316,7 +316,7 @@ def scheduler() -> None:
 
 def run_scheduler(current: Settings, engine) -> None:  # type: ignore[no-untyped-def]
     leader = leader_elected_scheduler(current, engine)
-    signal.signal(signal.SIGTERM, lambda *_: leader.stop())
+    signal.signal(signal.SIGTERM, lambda *_: leader.request_stop())  # run_forever stops
     try:
         leader.run_forever()
     except KeyboardInterrupt:

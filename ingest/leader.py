@@ -45,7 +45,8 @@ class LeaderElectedScheduler:
         self.scheduler: BackgroundScheduler | None = None
         self._stop = threading.Event()
         # stop() runs twice on a shutdown: from the signal handler's thread and at the end of
-        # run_forever. The lock lets one of them shut the scheduler down and release the lease.
+        # run_forever. The lock lets one of them shut the scheduler down and release the lease,
+        # and keeps a beat from taking the lease again while or after it is released.
         self._lock = threading.Lock()
 
     @property
@@ -54,17 +55,20 @@ class LeaderElectedScheduler:
 
     def beat(self) -> bool:
         """Try to take or keep the lease and start or stop the scheduler to match (once
-        stopped, neither)."""
-        if self._stop.is_set():
-            return False
-        try:
-            with session_scope(self.engine) as session:
-                held = acquire(session, LEASE_NAME, self.holder, self.ttl, datetime.now(UTC))
-        except Exception:
-            log.exception("scheduler %s: cannot reach the database to renew the lease", self.holder)
-            held = False
+        stopped, neither). Runs under the lock, so a stop() at the same time waits for it."""
         with self._lock:
-            if held and self.scheduler is None and not self._stop.is_set():
+            if self._stop.is_set():
+                return False
+            try:
+                with session_scope(self.engine) as session:
+                    now = datetime.now(UTC)
+                    held = acquire(session, LEASE_NAME, self.holder, self.ttl, now)
+            except Exception:
+                log.exception(
+                    "scheduler %s: cannot reach the database to renew the lease", self.holder
+                )
+                held = False
+            if held and self.scheduler is None:
                 log.info("scheduler %s: leading; starting the source schedule", self.holder)
                 self.scheduler = self.build()
                 self.scheduler.start()
@@ -82,6 +86,12 @@ class LeaderElectedScheduler:
             self.beat()
             self._stop.wait(self.renew_every)
         self.stop()
+
+    def request_stop(self) -> None:
+        """Ask run_forever to stop after its current beat; it then calls stop() itself. For a
+        signal handler on the thread that runs run_forever: stop() there could wait for the
+        lock that the interrupted beat of the same thread holds."""
+        self._stop.set()
 
     def stop(self) -> None:
         """Stop the schedule (waiting for a running fetch) and release the lease; safe to call

@@ -460,8 +460,8 @@ def train_version(
     """Fine-tune the built-in encoder (LoRA or, with config.method "full", every weight;
     sentiment.finetune) on labelled texts (oldest first; LabelledText), and write the next
     version own-vN with what it was trained on and its held-out figures next to
-    `compare_with`'s on the same held-out rows. With enough
-    `phase_items` (text, phase key) it learns the phases too (train_phases: own-vN/phases)."""
+    `compare_with`'s on the same held-out rows. With enough `phase_items` (text, phase key)
+    it learns the phases too (train_phases: own-vN/phases)."""
     from sentiment.adapted import META, PHASE_MODEL, AdaptedClassifier
     from sentiment.finetune import save_adapter, train
 

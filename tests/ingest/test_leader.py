@@ -90,3 +90,25 @@ def test_stopping_from_a_signal_while_the_loop_stops_too_shuts_down_once_without
     assert not leader.beat() and not leader.leading  # stopped: it takes no lease again
     with session_scope(engine) as session:
         assert holder_of(session, LEASE_NAME, datetime.now(UTC)) is None
+
+
+def test_a_stop_requested_in_the_middle_of_a_beat_on_the_same_thread_ends_the_loop(
+    engine: Engine,
+) -> None:
+    """`cxpulse scheduler` on SIGTERM: the handler runs on the thread that runs run_forever,
+    possibly in the middle of a beat that holds the lock; it only requests the stop, and the
+    loop stops the schedule and releases the lease itself."""
+    leader: LeaderElectedScheduler
+
+    def build() -> BackgroundScheduler:  # the signal arrives while the beat starts the schedule
+        leader.request_stop()
+        return BackgroundScheduler(timezone=UTC)
+
+    leader = LeaderElectedScheduler(engine, build, holder="only", renew_every=0.05)
+    thread = threading.Thread(target=leader.run_forever, name="main-like")
+    thread.start()
+    thread.join(timeout=5)
+    assert not thread.is_alive()  # no wait on the lock its own beat held
+    assert not leader.leading
+    with session_scope(engine) as session:
+        assert holder_of(session, LEASE_NAME, datetime.now(UTC)) is None
