@@ -107,11 +107,14 @@ class AdaptedModel:
         meta = json.loads((path / META).read_text(encoding="utf-8"))
         tensors = load_file(str(path / WEIGHTS))
 
+        full = is_full(path)
+        scaling = 1.0 if full else float(meta["lora"]["scaling"])
+
         def adapt(model: torch.nn.Module) -> None:  # on the float weights, before any int8
-            if is_full(path):
+            if full:  # its own encoder weights
                 model.load_state_dict(load_file(str(path / ENCODER_WEIGHTS)))
             else:
-                merge_lora(model, tensors, lora_scaling(path))
+                merge_lora(model, tensors, scaling)
 
         self.encoder = Encoder(
             encoder_path,

@@ -21,7 +21,14 @@ from safetensors.torch import save_file
 from tqdm import tqdm
 from transformers import AutoModel, AutoTokenizer, PreTrainedTokenizerBase
 
-from sentiment.adapted import BUILTIN_LORA, ENCODER_WEIGHTS, META, WEIGHTS, lora_scaling
+from sentiment.adapted import (
+    BUILTIN_LORA,
+    ENCODER_WEIGHTS,
+    META,
+    WEIGHTS,
+    is_full,
+    lora_scaling,
+)
 from sentiment.encoder import Encoder, builtin_encoder_path
 from sentiment.evaluate import Example
 from sentiment.train_builtin import LABELS, PROJECT_TEXTS, read_uci
@@ -507,13 +514,16 @@ def encoder_state(model: SentimentModel) -> dict[str, torch.Tensor]:
 def adapter_tensors(model: SentimentModel) -> tuple[dict[str, torch.Tensor], float]:
     """LoRA factors by base-model module name (lora.<module>.A/.B), the head, and the scaling.
     A fully fine-tuned model has no factors: the head alone (its encoder is encoder_state)."""
-    tensors: dict[str, torch.Tensor] = {}
-    if not _is_lora(model):
-        tensors["head.weight"] = model.head.weight.detach().clone().contiguous()
-        tensors["head.bias"] = model.head.bias.detach().clone().contiguous()
-        return tensors, 1.0
+    tensors, scaling = _lora_factors(model) if _is_lora(model) else ({}, 1.0)
+    tensors["head.weight"] = model.head.weight.detach().clone().contiguous()
+    tensors["head.bias"] = model.head.bias.detach().clone().contiguous()
+    return tensors, scaling
+
+
+def _lora_factors(model: SentimentModel) -> tuple[dict[str, torch.Tensor], float]:
     from peft.tuners.lora import LoraLayer
 
+    tensors: dict[str, torch.Tensor] = {}
     scalings = set()
     base = model.encoder.base_model.model
     for name, module in base.named_modules():
@@ -528,8 +538,6 @@ def adapter_tensors(model: SentimentModel) -> tuple[dict[str, torch.Tensor], flo
         scalings.add(float(module.scaling["default"]))
     if len(scalings) > 1:
         raise ValueError(f"one scaling per adapter expected, got {sorted(scalings)}")
-    tensors["head.weight"] = model.head.weight.detach().clone().contiguous()
-    tensors["head.bias"] = model.head.bias.detach().clone().contiguous()
     return tensors, scalings.pop() if scalings else 1.0
 
 
@@ -541,17 +549,22 @@ def load_adapter_tensors(
     weights (a full model's, continue_from) loaded instead.
 
     Returns the number of LoRA modules filled; a module the tensors lack stays as built."""
-    if not _is_lora(model):
+    if _is_lora(model):
+        filled = _load_lora_factors(model, tensors)
+    else:
         from sentiment.adapted import merge_lora
 
         full = {k[len("encoder.") :]: v for k, v in tensors.items() if k.startswith("encoder.")}
         if full:
             model.encoder.load_state_dict(full)
         filled = merge_lora(model.encoder, tensors, scaling)
-        with torch.no_grad():
-            model.head.weight.copy_(tensors["head.weight"])
-            model.head.bias.copy_(tensors["head.bias"])
-        return filled
+    with torch.no_grad():
+        model.head.weight.copy_(tensors["head.weight"])
+        model.head.bias.copy_(tensors["head.bias"])
+    return filled
+
+
+def _load_lora_factors(model: SentimentModel, tensors: dict[str, torch.Tensor]) -> int:
     if any(k.startswith("encoder.") for k in tensors):
         raise ValueError("a fully fine-tuned model continues only with method 'full'")
     from peft.tuners.lora import LoraLayer
@@ -570,8 +583,6 @@ def load_adapter_tensors(
                 module.lora_embedding_A["default"].copy_(a)
                 module.lora_embedding_B["default"].copy_(b)
             filled += 1
-        model.head.weight.copy_(tensors["head.weight"])
-        model.head.bias.copy_(tensors["head.bias"])
     return filled
 
 
@@ -882,7 +893,7 @@ def continue_from(
 
     earlier = json.loads((adapter / META).read_text(encoding="utf-8"))["trained_on"]
     tensors = load_file(str(adapter / WEIGHTS))
-    if (adapter / ENCODER_WEIGHTS).is_file():
+    if is_full(adapter):
         tensors |= {f"encoder.{k}": v for k, v in load_file(str(adapter / ENCODER_WEIGHTS)).items()}
     return tensors, {
         **{f"first (the adapter continued from, {adapter}): {k}": v for k, v in earlier.items()},

@@ -329,7 +329,7 @@ def _start(config: Any, texts: Sequence[str]) -> tuple[dict[str, Any], dict[str,
     encoder. (train() keywords, a description.)"""
     from safetensors.torch import load_file
 
-    from sentiment.adapted import WEIGHTS
+    from sentiment.adapted import weights_digest
     from sentiment.classifier import BUILTIN_HEAD
 
     path = starting_adapter(texts)
@@ -340,7 +340,7 @@ def _start(config: Any, texts: Sequence[str]) -> tuple[dict[str, Any], dict[str,
         shape = (lora["rank"], lora["alpha"], tuple(lora["targets"]))
         full = config.method == "full"  # any shape: the factors are merged into the weights
         if full or shape == (config.rank, config.alpha, tuple(config.targets)):
-            digest = hashlib.sha256((path / WEIGHTS).read_bytes()).hexdigest()[:12]
+            digest = weights_digest(path)
             merged = ", merged into the encoder, every weight then trained" if full else ""
             start = {
                 "adapter_init": tensors,
