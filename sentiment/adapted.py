@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file
 
+from sentiment import bases
 from sentiment.classifier import ModelNotAvailable, Prediction, label_values
 from sentiment.classifier import predictions_from_probabilities as _predictions
 from sentiment.encoder import Encoder, Quantize, revision_with
@@ -117,7 +118,7 @@ class AdaptedModel:
                 merge_lora(model, tensors, scaling)
 
         self.encoder = Encoder(
-            encoder_path,
+            encoder_path or bases.encoder_path(meta.get("base")),  # none recorded: MiniLM
             batch_size=batch_size,
             max_length=max_length,
             device=device,
