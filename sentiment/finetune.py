@@ -21,6 +21,7 @@ from safetensors.torch import save_file
 from tqdm import tqdm
 from transformers import AutoModel, AutoTokenizer, PreTrainedTokenizerBase
 
+from sentiment import bases
 from sentiment.adapted import (
     BUILTIN_LORA,
     ENCODER_WEIGHTS,
@@ -29,7 +30,6 @@ from sentiment.adapted import (
     is_full,
     lora_scaling,
 )
-from sentiment import bases
 from sentiment.bases import BASES, MINILM
 from sentiment.encoder import Encoder, builtin_encoder_path
 from sentiment.evaluate import Example

@@ -126,6 +126,8 @@ class OwnModel:
         line = f"trained {trained} UTC on {counts.get('train', '?')} labels"
         if self.meta.get("full"):
             line += " (every encoder weight: --full)"
+        if self.meta.get("base", "minilm") != "minilm":
+            line += f" (base {self.meta['base']})"
         if figures:
             own, other = figures["this"], figures.get("compared_with")
             line += (
@@ -330,8 +332,14 @@ def _start(config: Any, texts: Sequence[str]) -> tuple[dict[str, Any], dict[str,
     from safetensors.torch import load_file
 
     from sentiment.adapted import weights_digest
+    from sentiment.bases import MINILM
     from sentiment.classifier import BUILTIN_HEAD
 
+    if config.base != MINILM:  # nothing shipped fits another encoder
+        return {}, {
+            "from": f"the plain {config.base} encoder (sentiment.bases), head warm-started by "
+            "logistic regression on its embeddings of the training labels"
+        }
     path = starting_adapter(texts)
     shipped = shipped_adapter(path)
     if shipped is not None:
@@ -457,7 +465,8 @@ def train_version(
     phase_items: Sequence[Any] = (),
     compare_phases: Callable[[list[str]], list[str]] | None = None,
 ) -> OwnModel:
-    """Fine-tune the built-in encoder (LoRA or, with config.method "full", every weight;
+    """Fine-tune an encoder (config.base: the built-in MiniLM from the shipped adapter, or
+    multilingual-e5-small; LoRA or, with config.method "full", every weight;
     sentiment.finetune) on labelled texts (oldest first; LabelledText), and write the next
     version own-vN with what it was trained on and its held-out figures next to
     `compare_with`'s on the same held-out rows. With enough `phase_items` (text, phase key)
@@ -466,6 +475,8 @@ def train_version(
     from sentiment.finetune import save_adapter, train
 
     config = config or own_config()
+    if config.base != "minilm":  # no shipped adapter or head for it: train() warm-starts one
+        config = replace(config, warm_start=True)
     rows = latest_per_text(items)
     train_items, held_out = check_trainable(rows)
     classes = Counter(item.label for item in train_items)

@@ -274,3 +274,29 @@ def test_a_neutral_offset_is_fitted_on_the_early_stopping_rows_never_the_reporte
     assert offset["accuracy_after"] >= offset["accuracy_before"]
     assert version.held_out["rows"] == counts["held_out"]
     assert version.held_out["this"]["task"] == "3-class"
+
+
+@pytest.mark.slow
+def test_a_version_on_the_multilingual_base_starts_from_a_warm_head_and_loads_by_name(
+    tmp_path: Path,
+) -> None:
+    """`models train --base multilingual-e5-small`: no shipped adapter fits that encoder, so the
+    head starts from logistic regression on its embeddings; the version records its base and
+    loads on it."""
+    version = train_version(
+        _labels()[:120],
+        tmp_path,
+        config=own_config(epochs=1, max_steps=1, threads=1, base="multilingual-e5-small"),
+        progress=False,
+    )
+    assert version.meta["base"] == "multilingual-e5-small"
+    assert version.meta["config"]["warm_start"] is True
+    assert version.meta["started_from"]["from"].startswith("the plain multilingual-e5-small")
+    assert "(base multilingual-e5-small)" in version.summary()
+    use("own-v1", tmp_path)
+    classifier = load_classifier(resolve("builtin", tmp_path)[0])
+    assert classifier.name == "own-v1"
+    assert isinstance(classifier, AdaptedClassifier)
+    assert classifier.encoder.model.config.vocab_size == 250037  # the XLM-R vocabulary
+    (prediction,) = classifier.predict(["Het pakket kwam drie weken te laat en niemand hielp"])
+    assert prediction.score < 0  # the warm-started head alone already reads a complaint
