@@ -158,6 +158,13 @@ def _with_phase_labels(path: Path, count: int = 80) -> Path:
     return path
 
 
+def test_models_train_names_the_bases_when_given_an_unknown_one(tmp_path: Path) -> None:
+    wrong = _cli(tmp_path, "models", "train", "--labels", str(LABEL_FILE), "--base", "xlm-r")
+    assert wrong.returncode == 2
+    said = " ".join(wrong.stderr.replace("│", " ").split())  # typer draws a box around it
+    assert "Invalid value for --base: 'xlm-r': choose one of minilm, multilingual-e5-small" in said
+
+
 def test_models_train_list_use_and_back_and_eval_a_local_version(tmp_path: Path) -> None:
     empty = _cli(tmp_path, "models", "train")  # the database has no labels yet
     assert empty.returncode == 2 and "training needs at least 20" in empty.stderr
