@@ -111,3 +111,17 @@ def test_an_adapter_without_a_recorded_base_loads_on_minilm(tmp_path: Path) -> N
 
     assert "base" not in json.loads((BUILTIN_LORA / META).read_text(encoding="utf-8"))
     assert AdaptedClassifier(BUILTIN_LORA).encoder.model.config.vocab_size == 30522
+
+
+def test_continuing_an_adapter_on_another_base_is_refused_before_any_training(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from sentiment.adapted import BUILTIN_LORA
+    from sentiment.finetune import main
+
+    with pytest.raises(SystemExit) as stopped:
+        main(["--init-from", str(BUILTIN_LORA), "--base", bases.E5_SMALL, "--out", "var/x"])
+    assert stopped.value.code == 2
+    said = capsys.readouterr().err
+    assert f"--init-from {BUILTIN_LORA} was trained on the minilm encoder" in said
+    assert "continue it with --base minilm" in said
