@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sentiment.bases import MINILM
 from sentiment.classifier import (
     BUILTIN,
     BUILTIN_EN,
@@ -126,7 +127,7 @@ class OwnModel:
         line = f"trained {trained} UTC on {counts.get('train', '?')} labels"
         if self.meta.get("full"):
             line += " (every encoder weight: --full)"
-        if self.meta.get("base", "minilm") != "minilm":
+        if self.meta.get("base", MINILM) != MINILM:
             line += f" (base {self.meta['base']})"
         if figures:
             own, other = figures["this"], figures.get("compared_with")
@@ -332,7 +333,6 @@ def _start(config: Any, texts: Sequence[str]) -> tuple[dict[str, Any], dict[str,
     from safetensors.torch import load_file
 
     from sentiment.adapted import weights_digest
-    from sentiment.bases import MINILM
     from sentiment.classifier import BUILTIN_HEAD
 
     if config.base != MINILM:  # nothing shipped fits another encoder
@@ -475,12 +475,12 @@ def train_version(
     from sentiment.finetune import save_adapter, train
 
     config = config or own_config()
-    if config.base != "minilm":  # no shipped adapter or head for it: train() warm-starts one
-        config = replace(config, warm_start=True)
     rows = latest_per_text(items)
     train_items, held_out = check_trainable(rows)
     classes = Counter(item.label for item in train_items)
     start, started_from = _start(config, [item.text for item in train_items])
+    if not start:  # nothing shipped fits the base: train() warm-starts a head on its embeddings
+        config = replace(config, warm_start=True)
     fit, stop = split_early_stopping(train_items)
     if not stop or len({item.label for item in fit}) < 2:
         fit, stop = train_items, held_out  # too few labels to set rows aside twice; said below
