@@ -332,10 +332,12 @@ def models_list() -> None:
         return "*" if name == active else " "
 
     typer.echo(
-        f"{mark('builtin')} builtin\tall-MiniLM-L6-v2 + shipped LoRA adapters: English "
-        "(builtin-en) for English, Dutch-first for the rest (offline)"
+        f"{mark('builtin')} builtin\tshipped LoRA adapters: English (builtin-en) for English, "
+        "Dutch-first on all-MiniLM-L6-v2 for the rest (offline)"
     )
-    typer.echo(f"{mark('builtin-en')} builtin-en\tall-MiniLM-L6-v2 + shipped English LoRA adapter")
+    typer.echo(
+        f"{mark('builtin-en')} builtin-en\tmultilingual-e5-small + shipped English LoRA adapter"
+    )
     typer.echo(f"{mark('builtin-head')} builtin-head\tall-MiniLM-L6-v2 + shipped frozen head")
     for version in own_models.versions(models_dir):
         typer.echo(f"{mark(version.name)} {version.name}\t{version.summary()}")

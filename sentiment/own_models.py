@@ -291,16 +291,24 @@ def shipped_adapter(path: Path | None = None) -> tuple[dict[str, Any], dict[str,
     return load_file(str(path / WEIGHTS)), meta
 
 
-def starting_adapter(texts: Sequence[str]) -> Path:
-    """The shipped adapter training starts from: the English one (builtin-en) where most of the
-    labelled texts are English, else the Dutch-first one, as "builtin" routes them."""
-    from sentiment.adapted import BUILTIN_EN_LORA, BUILTIN_LORA, is_adapter
+def starting_adapter(texts: Sequence[str], base: str = MINILM) -> Path | None:
+    """The shipped adapter training on `base` starts from: the one "builtin" scores the labels'
+    main language with (builtin-en where most of them are English, else the Dutch-first one)
+    where it was trained on that base, else the other shipped one that was; None where neither
+    was (adapter.json records the base; none recorded is MiniLM)."""
+    from sentiment.adapted import BUILTIN_EN_LORA, BUILTIN_LORA, META, is_adapter
     from sentiment.language import detect_languages
 
     english = sum(language == "en" for language in detect_languages(list(texts)))
-    if english * 2 > len(texts) and is_adapter(BUILTIN_EN_LORA):
-        return BUILTIN_EN_LORA
-    return BUILTIN_LORA
+    main, other = (BUILTIN_LORA, BUILTIN_EN_LORA)
+    if english * 2 > len(texts):
+        main, other = other, main
+    for path in (main, other):
+        if is_adapter(path):
+            meta = json.loads((path / META).read_text(encoding="utf-8"))
+            if meta.get("base", MINILM) == base:
+                return path
+    return None
 
 
 def own_config(**overrides: Any) -> Any:
@@ -327,22 +335,18 @@ def own_config(**overrides: Any) -> Any:
 
 
 def _start(config: Any, texts: Sequence[str]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Where training on `texts` starts: the shipped adapter for their main language (LoRA and
-    head, starting_adapter) when its shape fits the config, else the shipped head on the plain
-    encoder. (train() keywords, a description.)"""
+    """Where training on `texts` starts: the shipped adapter on the config's base for their main
+    language (LoRA and head, starting_adapter) when its shape fits the config, else the shipped
+    head on the plain MiniLM, else (another base) a head warm-started by train(). (train()
+    keywords, a description.)"""
     from safetensors.torch import load_file
 
     from sentiment.adapted import weights_digest
     from sentiment.classifier import BUILTIN_HEAD
 
-    if config.base != MINILM:  # nothing shipped fits another encoder
-        return {}, {
-            "from": f"the plain {config.base} encoder (sentiment.bases), head warm-started by "
-            "logistic regression on its embeddings of the training labels"
-        }
-    path = starting_adapter(texts)
-    shipped = shipped_adapter(path)
-    if shipped is not None:
+    path = starting_adapter(texts, config.base)
+    shipped = None if path is None else shipped_adapter(path)
+    if path is not None and shipped is not None:
         tensors, meta = shipped
         lora = meta["lora"]
         shape = (lora["rank"], lora["alpha"], tuple(lora["targets"]))
@@ -361,6 +365,11 @@ def _start(config: Any, texts: Sequence[str]) -> tuple[dict[str, Any], dict[str,
                 "name": meta.get("name"),
                 "revision": digest,
             }
+    if config.base != MINILM:  # the shipped head reads MiniLM's embeddings only
+        return {}, {
+            "from": f"the plain {config.base} encoder (sentiment.bases), head warm-started by "
+            "logistic regression on its embeddings of the training labels"
+        }
     head = load_file(str(BUILTIN_HEAD))
     return {"head_init": (head["weight"], head["bias"])}, {
         "from": "the plain encoder with the shipped head (sentiment/builtin/head.safetensors)"

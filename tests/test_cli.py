@@ -244,8 +244,8 @@ def test_eval_scores_each_text_with_the_model_the_worker_would_route_it_to(
     # English route
     assert (
         "model builtin:all-MiniLM-L6-v2+lora; other: builtin:all-MiniLM-L6-v2+head; "
-        "en: builtin-en:all-MiniLM-L6-v2+lora" in evaluated.stdout
+        "en: builtin-en:multilingual-e5-small+lora" in evaluated.stdout
     )
     explicit = _cli(tmp_path, *routed_eval, "--limit", "40", "--model", "builtin-en")
     assert explicit.returncode == 0, explicit.stderr
-    assert "model builtin-en:all-MiniLM-L6-v2+lora ·" in explicit.stdout  # --model: no routes
+    assert "model builtin-en:multilingual-e5-small+lora ·" in explicit.stdout  # --model: no routes

@@ -8,12 +8,14 @@ from negative-looking words, polite-sounding complaints and sarcasm), kept small
 from __future__ import annotations
 
 import csv
+import json
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from sentiment.adapted import BUILTIN_EN_LORA, BUILTIN_LORA, AdaptedClassifier
+from sentiment.bases import E5_SMALL
 from sentiment.classifier import ModelNotAvailable, load_classifier
 from sentiment.finetune import LabelledText
 from sentiment.own_models import (
@@ -62,7 +64,18 @@ def test_a_later_correction_of_the_same_text_overrides_an_earlier_one() -> None:
     assert latest_per_text(items) == [items[2], items[1]]
 
 
-def test_training_starts_from_the_shipped_adapter_of_the_labels_main_language() -> None:
+def _shipped(folder: Path, base: str | None) -> Path:
+    """An adapter folder as starting_adapter reads it: the files, and the base it records."""
+    folder.mkdir()
+    (folder / "adapter.safetensors").write_bytes(b"")
+    meta = {} if base is None else {"base": base}  # none recorded: trained on MiniLM
+    (folder / "adapter.json").write_text(json.dumps(meta), encoding="utf-8")
+    return folder
+
+
+def test_training_starts_from_the_shipped_adapter_of_the_labels_main_language_on_its_base(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     english = [
         "The courier left my parcel in the rain.",
         "Great app, the refund came within a day.",
@@ -73,10 +86,31 @@ def test_training_starts_from_the_shipped_adapter_of_the_labels_main_language() 
         "Fijne app, het geld stond binnen een dag terug.",
         "Niemand reageerde een uur lang in de chat.",
     ]
-    assert starting_adapter(english) == BUILTIN_EN_LORA
-    assert starting_adapter(dutch) == BUILTIN_LORA
-    assert starting_adapter(english[:1] + dutch[:1]) == BUILTIN_LORA  # no majority: Dutch first
-    assert starting_adapter(english + dutch[:2]) == BUILTIN_EN_LORA
+    dutch_first = _shipped(tmp_path / "lora", None)
+    english_one = _shipped(tmp_path / "lora-en", None)
+    monkeypatch.setattr("sentiment.adapted.BUILTIN_LORA", dutch_first)
+    monkeypatch.setattr("sentiment.adapted.BUILTIN_EN_LORA", english_one)
+    assert starting_adapter(english) == english_one
+    assert starting_adapter(dutch) == dutch_first
+    assert starting_adapter(english[:1] + dutch[:1]) == dutch_first  # no majority: Dutch first
+    assert starting_adapter(english + dutch[:2]) == english_one
+    assert starting_adapter(english, E5_SMALL) is None  # nothing shipped on that base
+
+    # as shipped since round 7: the English adapter on multilingual-e5-small, the Dutch-first
+    # one on MiniLM; labels start from the main language's adapter where it is on their base,
+    # else from the other one on it
+    (english_one / "adapter.json").write_text(json.dumps({"base": E5_SMALL}), encoding="utf-8")
+    assert starting_adapter(english, E5_SMALL) == english_one
+    assert starting_adapter(dutch, E5_SMALL) == english_one
+    assert starting_adapter(english) == dutch_first
+    assert starting_adapter(dutch) == dutch_first
+
+
+def test_the_shipped_adapters_record_the_bases_they_were_trained_on() -> None:
+    assert starting_adapter(["Great app, the refund came within a day."], E5_SMALL) == (
+        BUILTIN_EN_LORA
+    )
+    assert starting_adapter(["Great app, the refund came within a day."]) == BUILTIN_LORA
 
 
 def test_too_few_labels_or_a_single_polarity_is_a_clear_training_error(tmp_path: Path) -> None:
