@@ -26,9 +26,9 @@ from sentiment.encoder import (
 from sentiment.labels import label_for
 
 # The default, "builtin", is two LoRA adapters shipped in sentiment/builtin, each on the encoder
-# its adapter.json records (sentiment.bases): lora-en/ (on multilingual-e5-small since round 7)
-# scores the messages detected as English (pipeline.BUILTIN_ROUTES), lora/ (Dutch-first, on
-# MiniLM) all others.
+# its adapter.json records (sentiment.bases; both on multilingual-e5-small since rounds 7 and 8):
+# lora-en/ scores the messages detected as English (pipeline.BUILTIN_ROUTES), lora/ (Dutch-first)
+# all others.
 # As a classifier name (a route's model, `eval --model`), "builtin" is the Dutch-first one alone.
 BUILTIN = "builtin"
 BUILTIN_EN = "builtin-en"  # the English adapter in sentiment/builtin/lora-en, on its encoder
@@ -191,8 +191,8 @@ def load_classifier(
     device: str = "cpu",
     quantize: Quantize = "none",
 ) -> Classifier:
-    """ "builtin" → the shipped Dutch-first LoRA adapter on MiniLM (its own, adapted encoder);
-    "builtin-en" → the shipped English adapter on multilingual-e5-small; "builtin-head" →
+    """ "builtin" → the shipped Dutch-first LoRA adapter (its own, adapted encoder: the base its
+    adapter.json records); "builtin-en" → the shipped English adapter; "builtin-head" →
     the frozen MiniLM + the shipped logistic head; anything else → a Hugging Face id or folder.
 
     A shared `encoder` (used by "builtin-head" only) brings its own device and number format."""

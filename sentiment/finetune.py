@@ -31,7 +31,7 @@ from sentiment.adapted import (
     lora_scaling,
 )
 from sentiment.bases import BASES, MINILM
-from sentiment.encoder import Encoder, builtin_encoder_path
+from sentiment.encoder import Encoder
 from sentiment.evaluate import Example
 from sentiment.train_builtin import LABELS, PROJECT_TEXTS, read_uci
 
@@ -213,7 +213,7 @@ def build_model(
     head_init: tuple[torch.Tensor, torch.Tensor] | None = None,
     labels: Sequence[str] = LABELS,
 ) -> tuple[SentimentModel, PreTrainedTokenizerBase]:
-    path = str(encoder_path or builtin_encoder_path())
+    path = str(encoder_path or bases.encoder_path(config.base))
     tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
     base = AutoModel.from_pretrained(path, local_files_only=True)
     if config.method == "full":
@@ -721,8 +721,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__,
         epilog=(
-            "reproduce the shipped adapter: python -m sentiment.finetune --uci ../shared/data/"
-            "en-uci-sentiment-labelled-sentences/sentences_en.csv --out sentiment/builtin/lora"
+            "reproduce the shipped Dutch-first adapter (round 8; its adapter.json has the "
+            "command, lora-en's its own): python -m sentiment.finetune --base "
+            "multilingual-e5-small --targets query,value,dense,word_embeddings --rank 8 --uci "
+            "../shared/data/en-uci-sentiment-labelled-sentences/sentences_en.csv --max-length 128 "
+            "--epochs 4 --patience 1 --out var/models/lora-round8-e5we"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

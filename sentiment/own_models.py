@@ -291,29 +291,33 @@ def shipped_adapter(path: Path | None = None) -> tuple[dict[str, Any], dict[str,
     return load_file(str(path / WEIGHTS)), meta
 
 
-def starting_adapter(texts: Sequence[str], base: str = MINILM) -> Path | None:
-    """The shipped adapter training on `base` starts from: the one "builtin" scores the labels'
-    main language with (builtin-en where most of them are English, else the Dutch-first one)
-    where it was trained on that base, else the other shipped one that was; None where neither
-    was (adapter.json records the base; none recorded is MiniLM)."""
-    from sentiment.adapted import BUILTIN_EN_LORA, BUILTIN_LORA, META, is_adapter
+def starting_adapters(texts: Sequence[str], base: str = MINILM) -> list[Path]:
+    """The shipped adapters training on `base` may start from, best first: the one "builtin"
+    scores the labels' main language with (builtin-en where most of them are English, else the
+    Dutch-first one), then the other; only those trained on that base (adapter.json records
+    it; none recorded is MiniLM)."""
+    from sentiment.adapted import BUILTIN_EN_LORA, BUILTIN_LORA, is_adapter
     from sentiment.language import detect_languages
 
     english = sum(language == "en" for language in detect_languages(list(texts)))
-    main, other = (BUILTIN_LORA, BUILTIN_EN_LORA)
+    order = [BUILTIN_LORA, BUILTIN_EN_LORA]
     if english * 2 > len(texts):
-        main, other = other, main
-    for path in (main, other):
-        if is_adapter(path):
-            meta = json.loads((path / META).read_text(encoding="utf-8"))
-            if meta.get("base", MINILM) == base:
-                return path
-    return None
+        order.reverse()
+    return [path for path in order if is_adapter(path) and shipped_base(path) == base]
+
+
+def shipped_base(path: Path | None = None) -> str:
+    """The encoder a shipped adapter (default: the Dutch-first one) was trained on."""
+    from sentiment.adapted import BUILTIN_LORA, META
+
+    meta = json.loads(((path or BUILTIN_LORA) / META).read_text(encoding="utf-8"))
+    return str(meta.get("base", MINILM))
 
 
 def own_config(**overrides: Any) -> Any:
     """Fine-tuning settings for a team's labels (hundreds to a few thousand): the shipped
-    adapter's rank and targets (training starts from it), smaller batches than its own."""
+    Dutch-first adapter's base, rank and targets (training starts from it), smaller batches
+    than its own. A `base=None` override means the shipped one too."""
     from sentiment.finetune import FinetuneConfig
 
     settings: dict[str, Any] = {
@@ -330,23 +334,27 @@ def own_config(**overrides: Any) -> Any:
             "rank": lora["rank"],
             "alpha": lora["alpha"],
             "targets": tuple(lora["targets"]),
+            "base": shipped[1].get("base", MINILM),
         }
+    if overrides.get("base", "") is None:
+        del overrides["base"]
     return FinetuneConfig(**(settings | overrides))
 
 
 def _start(config: Any, texts: Sequence[str]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Where training on `texts` starts: the shipped adapter on the config's base for their main
-    language (LoRA and head, starting_adapter) when its shape fits the config, else the shipped
-    head on the plain MiniLM, else (another base) a head warm-started by train(). (train()
-    keywords, a description.)"""
+    """Where training on `texts` starts: the first of starting_adapters (the shipped adapters on
+    the config's base, their main language's first) whose shape fits the config (LoRA and
+    head), else the shipped head on the plain MiniLM, else (another base) a head warm-started by
+    train(). (train() keywords, a description.)"""
     from safetensors.torch import load_file
 
     from sentiment.adapted import weights_digest
     from sentiment.classifier import BUILTIN_HEAD
 
-    path = starting_adapter(texts, config.base)
-    shipped = None if path is None else shipped_adapter(path)
-    if path is not None and shipped is not None:
+    for path in starting_adapters(texts, config.base):
+        shipped = shipped_adapter(path)
+        if shipped is None:
+            continue
         tensors, meta = shipped
         lora = meta["lora"]
         shape = (lora["rank"], lora["alpha"], tuple(lora["targets"]))

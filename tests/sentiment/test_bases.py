@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from safetensors.torch import save_file
 
 from sentiment import bases
 from sentiment.adapted import META, AdaptedClassifier
@@ -107,10 +108,25 @@ def test_an_adapter_trained_on_e5_records_its_base_and_loads_on_it(
 
 
 def test_an_adapter_without_a_recorded_base_loads_on_minilm(tmp_path: Path) -> None:
-    from sentiment.adapted import BUILTIN_LORA
+    # adapters written before bases existed (the shipped ones until round 7) record none
+    save_file(
+        {"head.weight": torch.zeros(3, 384), "head.bias": torch.tensor([0.0, 0.0, 1.0])},
+        str(tmp_path / "adapter.safetensors"),
+    )
+    meta = {"labels": ["negative", "neutral", "positive"], "lora": {"scaling": 2.0}}
+    (tmp_path / META).write_text(json.dumps(meta), encoding="utf-8")
+    classifier = AdaptedClassifier(tmp_path)
+    assert classifier.encoder.model.config.vocab_size == 30522  # MiniLM's English word pieces
+    (prediction,) = classifier.predict(["Prima"])
+    assert prediction.label == "positive"
 
-    assert "base" not in json.loads((BUILTIN_LORA / META).read_text(encoding="utf-8"))
-    assert AdaptedClassifier(BUILTIN_LORA).encoder.model.config.vocab_size == 30522
+
+def test_the_shipped_adapters_load_on_the_base_they_record() -> None:
+    from sentiment.adapted import BUILTIN_EN_LORA, BUILTIN_LORA
+
+    for path in (BUILTIN_LORA, BUILTIN_EN_LORA):
+        assert json.loads((path / META).read_text(encoding="utf-8"))["base"] == bases.E5_SMALL
+    assert AdaptedClassifier(BUILTIN_LORA).encoder.model.config.vocab_size == 250037
 
 
 def test_continuing_an_adapter_on_another_base_is_refused_before_any_training(
@@ -120,8 +136,8 @@ def test_continuing_an_adapter_on_another_base_is_refused_before_any_training(
     from sentiment.finetune import main
 
     with pytest.raises(SystemExit) as stopped:
-        main(["--init-from", str(BUILTIN_LORA), "--base", bases.E5_SMALL, "--out", "var/x"])
+        main(["--init-from", str(BUILTIN_LORA), "--base", bases.MINILM, "--out", "var/x"])
     assert stopped.value.code == 2
     said = capsys.readouterr().err
-    assert f"--init-from {BUILTIN_LORA} was trained on the minilm encoder" in said
-    assert "continue it with --base minilm" in said
+    assert f"--init-from {BUILTIN_LORA} was trained on the multilingual-e5-small encoder" in said
+    assert "continue it with --base multilingual-e5-small" in said

@@ -1,6 +1,6 @@
 """The shipped built-in model on the hard cases the issue names: one message with several phases,
-and negation. "builtin" is two adapters: sentiment/builtin/lora (Dutch-first, on MiniLM, scores nl
-and other) and sentiment/builtin/lora-en (builtin-en, on multilingual-e5-small since round 7,
+and negation. "builtin" is two adapters on multilingual-e5-small: sentiment/builtin/lora
+(Dutch-first, round 8, scores nl and other) and sentiment/builtin/lora-en (builtin-en, round 7,
 scores English)."""
 
 import pytest
@@ -42,7 +42,7 @@ def builtin_en() -> AdaptedClassifier:
 def test_builtin_names_the_adapter_and_its_revision(
     builtin: AdaptedClassifier, builtin_en: AdaptedClassifier
 ) -> None:
-    assert builtin.name == "builtin:all-MiniLM-L6-v2+lora"
+    assert builtin.name == "builtin:multilingual-e5-small+lora"  # round 8
     assert builtin_en.name == "builtin-en:multilingual-e5-small+lora"  # round 7
     assert len(builtin.revision) >= 12
     assert len(builtin_en.revision) >= 12 and builtin_en.revision != builtin.revision
@@ -61,22 +61,14 @@ def test_the_default_scores_english_with_the_english_adapter_and_the_rest_with_t
     assert [u.score for u in english.units] == pytest.approx([p.score for p in expected])
 
 
-# Known shortfall of the shipped adapter (docs/quality.md, "The LoRA model"): some negated
-# complaint words still pull the score below zero (round 3 fixed two of the four). Strict: a
-# model that gets them right must drop the mark.
-NEGATION_SHORTFALL = pytest.mark.xfail(
-    strict=True, reason="the shipped MiniLM adapter still reads these as negative"
-)
-
-
+# The MiniLM adapters read the middle two as negative (round 3 fixed two of the four); the
+# round-8 adapter on multilingual-e5-small reads all four right (docs/quality.md).
 @pytest.mark.parametrize(
     "text",
     [
         "Het boek is niet slecht.",
-        pytest.param("Niet slecht voor die prijs, echt niet.", marks=NEGATION_SHORTFALL),
-        pytest.param(
-            "Eerlijk gezegd viel de bezorging helemaal niet tegen.", marks=NEGATION_SHORTFALL
-        ),
+        "Niet slecht voor die prijs, echt niet.",
+        "Eerlijk gezegd viel de bezorging helemaal niet tegen.",
         "Niet slecht, ik ben er heel tevreden over.",
     ],
 )
@@ -92,10 +84,7 @@ def test_dutch_negation_of_a_complaint_is_not_negative(
     [
         "Ik ben helemaal niet tevreden.",
         "Helemaal niet tevreden over de klantenservice.",
-        pytest.param(
-            "Niet goed, de accu was na een week al leeg.",
-            marks=pytest.mark.xfail(strict=True, reason="'niet goed' + a fact reads as positive"),
-        ),
+        "Niet goed, de accu was na een week al leeg.",  # positive on MiniLM, right since round 8
     ],
 )
 def test_dutch_negation_of_praise_is_negative(builtin: AdaptedClassifier, text: str) -> None:
@@ -162,10 +151,7 @@ STAYING = {
 
 
 # What the shipped adapters still read backwards (strict: a model that reads one right drops it).
-LOYALTY_MISSES = {
-    "Volgende keer bestel ik gewoon bij de concurrent.",
-    "Mijn zus heb ik hier ook al laten bestellen.",
-}
+LOYALTY_MISSES = {"Volgende keer bestel ik gewoon bij de concurrent."}
 
 
 def _loyalty_cases() -> list[object]:

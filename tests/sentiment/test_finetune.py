@@ -18,6 +18,7 @@ from sentiment.adapted import (
     AdaptedClassifier,
     lora_scaling,
 )
+from sentiment.bases import E5_SMALL
 from sentiment.classifier import ModelNotAvailable
 from sentiment.encoder import Encoder, builtin_encoder_path
 from sentiment.evaluate import find_dataset
@@ -300,9 +301,9 @@ def test_full_fine_tuning_from_a_lora_adapter_starts_where_the_adapter_is() -> N
     """The shipped adapter's factors merged into the weights before every weight trains: with
     no step taken, the model computes what the app computes with the adapter."""
     init, _ = continue_from(BUILTIN_LORA, {})
-    model, _ = build_model(FinetuneConfig(method="full"))
-    # query, value and three dense layers in each of 6 layers, and the word embeddings
-    assert load_adapter_tensors(model, init, lora_scaling(BUILTIN_LORA)) == 6 * 5 + 1
+    model, _ = build_model(FinetuneConfig(method="full", base=E5_SMALL))  # its base (round 8)
+    # query, value and three dense layers in each of 12 layers, and the word embeddings
+    assert load_adapter_tensors(model, init, lora_scaling(BUILTIN_LORA)) == 12 * 5 + 1
     model.eval()
     shipped = AdaptedClassifier(BUILTIN_LORA)
     texts = ["De bezorger was twee dagen te laat.", "Top service, snel geholpen!"]

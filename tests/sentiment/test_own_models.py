@@ -15,20 +15,22 @@ from pathlib import Path
 import pytest
 
 from sentiment.adapted import BUILTIN_EN_LORA, BUILTIN_LORA, AdaptedClassifier
-from sentiment.bases import E5_SMALL
+from sentiment.bases import E5_SMALL, MINILM
 from sentiment.classifier import ModelNotAvailable, load_classifier
 from sentiment.finetune import LabelledText
 from sentiment.own_models import (
     ACTIVE,
     TrainingError,
+    _start,
     is_held_out,
     latest_per_text,
     own_config,
     read_active,
     resolve,
+    shipped_base,
     split_early_stopping,
     split_held_out,
-    starting_adapter,
+    starting_adapters,
     train_version,
     use,
     versions,
@@ -65,7 +67,7 @@ def test_a_later_correction_of_the_same_text_overrides_an_earlier_one() -> None:
 
 
 def _shipped(folder: Path, base: str | None) -> Path:
-    """An adapter folder as starting_adapter reads it: the files, and the base it records."""
+    """An adapter folder as starting_adapters reads it: the files, and the base it records."""
     folder.mkdir()
     (folder / "adapter.safetensors").write_bytes(b"")
     meta = {} if base is None else {"base": base}  # none recorded: trained on MiniLM
@@ -90,27 +92,34 @@ def test_training_starts_from_the_shipped_adapter_of_the_labels_main_language_on
     english_one = _shipped(tmp_path / "lora-en", None)
     monkeypatch.setattr("sentiment.adapted.BUILTIN_LORA", dutch_first)
     monkeypatch.setattr("sentiment.adapted.BUILTIN_EN_LORA", english_one)
-    assert starting_adapter(english) == english_one
-    assert starting_adapter(dutch) == dutch_first
-    assert starting_adapter(english[:1] + dutch[:1]) == dutch_first  # no majority: Dutch first
-    assert starting_adapter(english + dutch[:2]) == english_one
-    assert starting_adapter(english, E5_SMALL) is None  # nothing shipped on that base
+    assert starting_adapters(english) == [english_one, dutch_first]
+    assert starting_adapters(dutch) == [dutch_first, english_one]
+    assert starting_adapters(english[:1] + dutch[:1])[0] == dutch_first  # no majority: Dutch
+    assert starting_adapters(english + dutch[:2])[0] == english_one
+    assert starting_adapters(english, E5_SMALL) == []  # nothing shipped on that base
 
-    # as shipped since round 7: the English adapter on multilingual-e5-small, the Dutch-first
-    # one on MiniLM; labels start from the main language's adapter where it is on their base,
-    # else from the other one on it
+    # only the adapters trained on the base the labels train on
     (english_one / "adapter.json").write_text(json.dumps({"base": E5_SMALL}), encoding="utf-8")
-    assert starting_adapter(english, E5_SMALL) == english_one
-    assert starting_adapter(dutch, E5_SMALL) == english_one
-    assert starting_adapter(english) == dutch_first
-    assert starting_adapter(dutch) == dutch_first
+    assert starting_adapters(english, E5_SMALL) == [english_one]
+    assert starting_adapters(dutch, E5_SMALL) == [english_one]
+    assert starting_adapters(english) == [dutch_first]
 
 
-def test_the_shipped_adapters_record_the_bases_they_were_trained_on() -> None:
-    assert starting_adapter(["Great app, the refund came within a day."], E5_SMALL) == (
-        BUILTIN_EN_LORA
-    )
-    assert starting_adapter(["Great app, the refund came within a day."]) == BUILTIN_LORA
+def test_own_models_train_on_the_shipped_adapters_base_and_start_from_it() -> None:
+    # since round 8 both shipped adapters are on multilingual-e5-small
+    assert shipped_base(BUILTIN_LORA) == shipped_base(BUILTIN_EN_LORA) == E5_SMALL
+    config = own_config()
+    assert config.base == E5_SMALL and own_config(base=None).base == E5_SMALL
+    assert own_config(base=MINILM).base == MINILM
+    english, dutch = ["Great app, the refund came within a day."], ["Fijne app, top service."]
+    assert starting_adapters(english, E5_SMALL) == [BUILTIN_EN_LORA, BUILTIN_LORA]
+    assert starting_adapters(dutch) == []  # nothing shipped on MiniLM: the frozen head
+    # the English adapter has no word-embedding factors, so LoRA labels in English start from
+    # the Dutch-first one, whose shape the own-model settings take
+    _, started = _start(config, english)
+    assert started["from"].startswith("the shipped LoRA adapter (sentiment/builtin/lora)")
+    _, started = _start(own_config(base=MINILM), dutch)
+    assert "sentiment/builtin/head.safetensors" in started["from"]
 
 
 def test_too_few_labels_or_a_single_polarity_is_a_clear_training_error(tmp_path: Path) -> None:
@@ -124,8 +133,8 @@ def test_too_few_labels_or_a_single_polarity_is_a_clear_training_error(tmp_path:
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, float]]:
     """own-v1 (3 epochs on the misread label file, default settings, one thread and the fixed
-    seed) and own-v2 (one step); own-v1 compared with the model training starts from: MiniLM
-    with the shipped LoRA adapter and head."""
+    seed) and own-v2 (one step); own-v1 compared with the model training starts from: the
+    shipped Dutch-first adapter and head (on multilingual-e5-small since round 8)."""
     models_dir = tmp_path_factory.mktemp("models")
     start = AdaptedClassifier(BUILTIN_LORA)
     v1 = train_version(
@@ -147,13 +156,14 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, f
 def test_training_on_a_small_label_file_improves_accuracy_on_its_held_out_part(
     trained: tuple[Path, dict],
 ) -> None:
-    """Measured 2026-12-01 (docs/learning.md): the shipped model 0.604 accuracy / 0.582 macro-F1
-    on these 48 held-out rows; own-v1 0.917 / 0.916 at seed 13, 0.875-0.917 over seeds 1-3. The
-    margin, 0.15, is about half the smallest gain seen."""
+    """Measured 2026-12-01 on MiniLM (docs/learning.md): the shipped model 0.604 accuracy / 0.582
+    macro-F1 on these 48 held-out rows; own-v1 0.917 / 0.916 at seed 13, 0.875-0.917 over seeds
+    1-3. The margin, 0.15, is about half the smallest gain seen. On multilingual-e5-small
+    (2026-12-07): the shipped round-8 adapter 0.563; own-v1 in the comment below."""
     _, figures = trained
     before, after = figures["compared_with"], figures["this"]
     assert figures["rows"] == 48 and before["task"] == after["task"] == "binary"
-    assert before["model"] == "builtin:all-MiniLM-L6-v2+lora" and after["model"] == "own-v1"
+    assert before["model"] == "builtin:multilingual-e5-small+lora" and after["model"] == "own-v1"
     assert before["accuracy"] <= 0.65  # the file is what the shipped model misreads
     assert after["accuracy"] >= before["accuracy"] + 0.15
     assert after["macro_f1"] >= before["macro_f1"] + 0.15
@@ -311,21 +321,22 @@ def test_a_neutral_offset_is_fitted_on_the_early_stopping_rows_never_the_reporte
 
 
 @pytest.mark.slow
-def test_a_version_on_the_multilingual_base_starts_from_a_warm_head_and_loads_by_name(
+def test_a_version_on_the_multilingual_base_starts_from_the_shipped_adapter_and_loads_by_name(
     tmp_path: Path,
 ) -> None:
-    """`models train --base multilingual-e5-small`: no shipped adapter fits that encoder, so the
-    head starts from logistic regression on its embeddings; the version records its base and
-    loads on it."""
+    """`models train` by default: on the shipped adapter's base (multilingual-e5-small since
+    round 8), from that adapter; the version records its base and loads on it."""
     version = train_version(
         _labels()[:120],
         tmp_path,
-        config=own_config(epochs=1, max_steps=1, threads=1, base="multilingual-e5-small"),
+        config=own_config(epochs=1, max_steps=1, threads=1),
         progress=False,
     )
     assert version.meta["base"] == "multilingual-e5-small"
-    assert version.meta["config"]["warm_start"] is True
-    assert version.meta["started_from"]["from"].startswith("the plain multilingual-e5-small")
+    assert version.meta["config"]["warm_start"] is False
+    assert version.meta["started_from"]["from"].startswith(
+        "the shipped LoRA adapter (sentiment/builtin/lora)"
+    )
     assert "(base multilingual-e5-small)" in version.summary()
     use("own-v1", tmp_path)
     classifier = load_classifier(resolve("builtin", tmp_path)[0])
@@ -333,4 +344,13 @@ def test_a_version_on_the_multilingual_base_starts_from_a_warm_head_and_loads_by
     assert isinstance(classifier, AdaptedClassifier)
     assert classifier.encoder.model.config.vocab_size == 250037  # the XLM-R vocabulary
     (prediction,) = classifier.predict(["Het pakket kwam drie weken te laat en niemand hielp"])
-    assert prediction.score < 0  # the warm-started head alone already reads a complaint
+    assert prediction.score < 0
+
+
+def test_with_no_shipped_adapter_on_its_base_training_warm_starts_a_head(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("sentiment.own_models.starting_adapters", lambda texts, base: [])
+    start, started = _start(own_config(), ["Fijne app, top service."])
+    assert start == {}  # train_version then sets warm_start: logistic regression on embeddings
+    assert started["from"].startswith("the plain multilingual-e5-small encoder")
