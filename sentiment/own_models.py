@@ -380,7 +380,8 @@ def _start(config: Any, texts: Sequence[str]) -> tuple[dict[str, Any], dict[str,
         }
     head = load_file(str(BUILTIN_HEAD))
     return {"head_init": (head["weight"], head["bias"])}, {
-        "from": "the plain encoder with the shipped head (sentiment/builtin/head.safetensors)"
+        "from": "the plain MiniLM encoder with the shipped head "
+        "(sentiment/builtin/head.safetensors)"
     }
 
 
@@ -482,8 +483,8 @@ def train_version(
     phase_items: Sequence[Any] = (),
     compare_phases: Callable[[list[str]], list[str]] | None = None,
 ) -> OwnModel:
-    """Fine-tune an encoder (config.base: the built-in MiniLM from the shipped adapter, or
-    multilingual-e5-small; LoRA or, with config.method "full", every weight;
+    """Fine-tune an encoder (config.base: multilingual-e5-small from the shipped adapter, or
+    MiniLM from the shipped head; LoRA or, with config.method "full", every weight;
     sentiment.finetune) on labelled texts (oldest first; LabelledText), and write the next
     version own-vN with what it was trained on and its held-out figures next to
     `compare_with`'s on the same held-out rows. With enough `phase_items` (text, phase key)
