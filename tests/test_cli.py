@@ -243,7 +243,7 @@ def test_eval_scores_each_text_with_the_model_the_worker_would_route_it_to(
     # builtin: the Dutch-first adapter, the configured route (French is "other"), then its own
     # English route
     assert (
-        "model builtin:all-MiniLM-L6-v2+lora; other: builtin:all-MiniLM-L6-v2+head; "
+        "model builtin:multilingual-e5-small+lora; other: builtin:all-MiniLM-L6-v2+head; "
         "en: builtin-en:multilingual-e5-small+lora" in evaluated.stdout
     )
     explicit = _cli(tmp_path, *routed_eval, "--limit", "40", "--model", "builtin-en")
