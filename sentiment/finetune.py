@@ -839,7 +839,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args.out = args.out or BUILTIN_LORA
     if args.init_from is not None and (args.init_from / META).is_file():
         started = json.loads((args.init_from / META).read_text(encoding="utf-8"))
-        recorded = started.get("base", MINILM)  # adapters from before bases were MiniLM's
+        recorded = bases.recorded_base(started)
         if recorded != args.base:
             parser.error(
                 f"--init-from {args.init_from} was trained on the {recorded} encoder; continue "

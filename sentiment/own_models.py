@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sentiment.bases import MINILM
+from sentiment.bases import MINILM, recorded_base
 from sentiment.classifier import (
     BUILTIN,
     BUILTIN_EN,
@@ -127,7 +127,7 @@ class OwnModel:
         line = f"trained {trained} UTC on {counts.get('train', '?')} labels"
         if self.meta.get("full"):
             line += " (every encoder weight: --full)"
-        if self.meta.get("base", MINILM) != MINILM:
+        if recorded_base(self.meta) != MINILM:
             line += f" (base {self.meta['base']})"
         if figures:
             own, other = figures["this"], figures.get("compared_with")
@@ -311,7 +311,7 @@ def shipped_base(path: Path | None = None) -> str:
     from sentiment.adapted import BUILTIN_LORA, META
 
     meta = json.loads(((path or BUILTIN_LORA) / META).read_text(encoding="utf-8"))
-    return str(meta.get("base", MINILM))
+    return recorded_base(meta)
 
 
 def own_config(**overrides: Any) -> Any:
@@ -334,7 +334,7 @@ def own_config(**overrides: Any) -> Any:
             "rank": lora["rank"],
             "alpha": lora["alpha"],
             "targets": tuple(lora["targets"]),
-            "base": shipped[1].get("base", MINILM),
+            "base": recorded_base(shipped[1]),
         }
     if overrides.get("base", "") is None:
         del overrides["base"]
