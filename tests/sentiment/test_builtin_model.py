@@ -171,3 +171,55 @@ def test_leaving_reads_negative_and_staying_positive(
 ) -> None:
     (prediction,) = (builtin_en if language == "en" else builtin).predict([text])
     assert prediction.label == feeling, (text, prediction)
+
+
+# The wall read review framing as praise: "Even mijn ervaring delen." +0.85 next to a missed
+# delivery slot made the message +0.27. Written 2026-12-07 before the round-9 candidate was
+# trained (docs/quality.md, "Round 9"); none of these sentences is in project_texts.csv.
+FRAMING = [
+    "Hieronder mijn bevindingen na drie weken.",
+    "Mijn ervaring in het kort.",
+    "Ik schrijf dit op verzoek van de winkel.",
+    "Even een update over de bestelling van vorige week.",
+    "Goedemiddag, ik heb een vraag over mijn order.",
+]
+PLAIN_COMPLAINTS = [
+    "De monteur zou tussen acht en twaalf komen, om drie uur was er nog niemand.",
+    "Ik heb mijn klantnummer aan drie verschillende medewerkers moeten doorgeven.",
+    "De afgesproken bezorgdag is voorbijgegaan zonder dat iemand iets liet weten.",
+]
+FRAMED_COMPLAINT = (
+    "Hierbij mijn verhaal. De bezorger heeft het pakket bij de verkeerde buren afgegeven."
+)
+
+# What the shipped Dutch-first adapter still reads wrong (strict: one read right drops the mark).
+FRAMING_MISSES = {
+    "Hieronder mijn bevindingen na drie weken.",  # round 8: positive
+    "Mijn ervaring in het kort.",  # round 8: positive
+    "Ik heb mijn klantnummer aan drie verschillende medewerkers moeten doorgeven.",  # neutral
+}
+
+
+def _marked(texts: list[str]) -> list[object]:
+    miss = pytest.mark.xfail(strict=True, reason="the shipped adapter misreads it")
+    return [pytest.param(t, marks=miss) if t in FRAMING_MISSES else t for t in texts]
+
+
+@pytest.mark.parametrize("text", _marked(FRAMING))
+def test_dutch_review_framing_reads_neutral(builtin: AdaptedClassifier, text: str) -> None:
+    (prediction,) = builtin.predict([text])
+    assert prediction.label == "neutral", (text, prediction)
+
+
+@pytest.mark.parametrize("text", _marked(PLAIN_COMPLAINTS))
+def test_a_plain_dutch_complaint_without_feeling_words_reads_negative(
+    builtin: AdaptedClassifier, text: str
+) -> None:
+    (prediction,) = builtin.predict([text])
+    assert prediction.label == "negative", (text, prediction)
+
+
+@pytest.mark.parametrize("text", _marked([FRAMED_COMPLAINT]))
+def test_framing_does_not_turn_a_complaint_positive(analyzer, text: str) -> None:  # type: ignore[no-untyped-def]
+    (result,) = analyzer.analyze([TextInput(text)])
+    assert result.score is not None and result.label == "negative", result
