@@ -725,7 +725,10 @@ def main(argv: Sequence[str] | None = None) -> None:
             "command, lora-en's its own): python -m sentiment.finetune --base "
             "multilingual-e5-small --targets query,value,dense,word_embeddings --rank 8 --uci "
             "../shared/data/en-uci-sentiment-labelled-sentences/sentences_en.csv --max-length 128 "
-            "--epochs 4 --patience 1 --out var/models/lora-round8-e5we"
+            "--epochs 4 --patience 1 --out var/models/lora-round8-e5we --project-texts FILE, "
+            "FILE being the texts it was trained on, rounds 1-5 (git show "
+            "d5125dd:sentiment/builtin/project_texts.csv > FILE); the file now also holds round "
+            "6, which no shipped adapter is trained on"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
