@@ -154,11 +154,16 @@ STAYING = {
 LOYALTY_MISSES = {"Volgende keer bestel ik gewoon bij de concurrent."}
 
 
+def _marked(cases: list[tuple[str, ...]], misses: set[str]) -> list[object]:
+    """parametrize entries; a case holding a known miss gets a strict xfail mark."""
+    miss = pytest.mark.xfail(strict=True, reason="the shipped adapter misreads it")
+    return [pytest.param(*c, marks=miss) if misses.intersection(c) else c for c in cases]
+
+
 def _loyalty_cases() -> list[object]:
     cases = [(lang, text, "negative") for lang, texts in LEAVING.items() for text in texts]
     cases += [(lang, text, "positive") for lang, texts in STAYING.items() for text in texts]
-    miss = pytest.mark.xfail(strict=True, reason="the shipped adapter reads it backwards")
-    return [pytest.param(*c, marks=miss) if c[1] in LOYALTY_MISSES else c for c in cases]
+    return _marked(cases, LOYALTY_MISSES)
 
 
 @pytest.mark.parametrize(("language", "text", "feeling"), _loyalty_cases())
@@ -200,18 +205,13 @@ FRAMING_MISSES = {
 }
 
 
-def _marked(texts: list[str]) -> list[object]:
-    miss = pytest.mark.xfail(strict=True, reason="the shipped adapter misreads it")
-    return [pytest.param(t, marks=miss) if t in FRAMING_MISSES else t for t in texts]
-
-
-@pytest.mark.parametrize("text", _marked(FRAMING))
+@pytest.mark.parametrize(("text",), _marked([(t,) for t in FRAMING], FRAMING_MISSES))
 def test_dutch_review_framing_reads_neutral(builtin: AdaptedClassifier, text: str) -> None:
     (prediction,) = builtin.predict([text])
     assert prediction.label == "neutral", (text, prediction)
 
 
-@pytest.mark.parametrize("text", _marked(PLAIN_COMPLAINTS))
+@pytest.mark.parametrize(("text",), _marked([(t,) for t in PLAIN_COMPLAINTS], FRAMING_MISSES))
 def test_a_plain_dutch_complaint_without_feeling_words_reads_negative(
     builtin: AdaptedClassifier, text: str
 ) -> None:
@@ -219,7 +219,7 @@ def test_a_plain_dutch_complaint_without_feeling_words_reads_negative(
     assert prediction.label == "negative", (text, prediction)
 
 
-@pytest.mark.parametrize("text", _marked([FRAMED_COMPLAINT]))
+@pytest.mark.parametrize(("text",), _marked([(FRAMED_COMPLAINT,)], FRAMING_MISSES))
 def test_framing_does_not_turn_a_complaint_positive(analyzer, text: str) -> None:  # type: ignore[no-untyped-def]
     (result,) = analyzer.analyze([TextInput(text)])
     assert result.score is not None and result.label == "negative", result
