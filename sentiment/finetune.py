@@ -40,7 +40,7 @@ PROJECT_SOURCE = "sentiment/builtin/project_texts.csv (written by the project)"
 # The first id number of each writing round of project_texts.csv, per language (its datasheet,
 # sentiment/builtin/PROJECT_TEXTS.md, says what each round holds; round 2 wrote only Dutch).
 ROUND_STARTS = {
-    "nl": {1: 1, 2: 1418, 3: 2925, 4: 3425, 5: 3525, 6: 4104},
+    "nl": {1: 1, 2: 1418, 3: 2925, 4: 3425, 5: 3525, 6: 4104, 7: 4336},
     "en": {1: 1, 3: 401, 4: 601, 5: 1001},
 }
 # English rows of round 1 adapt Dutch rows and would leak across the split; from round 3 on
