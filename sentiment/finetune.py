@@ -721,14 +721,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__,
         epilog=(
-            "reproduce the shipped Dutch-first adapter (round 8; its adapter.json has the "
-            "command, lora-en's its own): python -m sentiment.finetune --base "
-            "multilingual-e5-small --targets query,value,dense,word_embeddings --rank 8 --uci "
+            "reproduce the shipped Dutch-first adapter (round 11, trained on rounds 1-7 of the "
+            "texts; its adapter.json has the settings, lora-en's its own): python -m "
+            "sentiment.finetune --base multilingual-e5-small --targets "
+            "query,value,dense,word_embeddings --rank 8 --uci "
             "../shared/data/en-uci-sentiment-labelled-sentences/sentences_en.csv --max-length 128 "
-            "--epochs 4 --patience 1 --out var/models/lora-round8-e5we --project-texts FILE, "
-            "FILE being the texts it was trained on, rounds 1-5 (git show "
-            "d5125dd:sentiment/builtin/project_texts.csv > FILE); the file now also holds round "
-            "6, which no shipped adapter is trained on"
+            "--epochs 4 --patience 1 --threads 2 --out var/models/lora-round11-e5we"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -1,6 +1,6 @@
 """The shipped built-in model on the hard cases the issue names: one message with several phases,
 and negation. "builtin" is two adapters on multilingual-e5-small: sentiment/builtin/lora
-(Dutch-first, round 8, scores nl and other) and sentiment/builtin/lora-en (builtin-en, round 7,
+(Dutch-first, round 11, scores nl and other) and sentiment/builtin/lora-en (builtin-en, round 7,
 scores English)."""
 
 import pytest
@@ -42,7 +42,7 @@ def builtin_en() -> AdaptedClassifier:
 def test_builtin_names_the_adapter_and_its_revision(
     builtin: AdaptedClassifier, builtin_en: AdaptedClassifier
 ) -> None:
-    assert builtin.name == "builtin:multilingual-e5-small+lora"  # round 8
+    assert builtin.name == "builtin:multilingual-e5-small+lora"  # since round 8
     assert builtin_en.name == "builtin-en:multilingual-e5-small+lora"  # round 7
     assert len(builtin.revision) >= 12
     assert len(builtin_en.revision) >= 12 and builtin_en.revision != builtin.revision
@@ -151,7 +151,8 @@ STAYING = {
 
 
 # What the shipped adapters still read backwards (strict: a model that reads one right drops it).
-LOYALTY_MISSES = {"Volgende keer bestel ik gewoon bij de concurrent."}
+# Round 11 (2026-12-07) reads "Volgende keer bestel ik gewoon bij de concurrent." right.
+LOYALTY_MISSES: set[str] = set()
 
 
 def _marked(cases: list[tuple[str, ...]], misses: set[str]) -> list[object]:
@@ -198,9 +199,8 @@ FRAMED_COMPLAINT = (
 )
 
 # What the shipped Dutch-first adapter still reads wrong (strict: one read right drops the mark).
+# Round 11 (2026-12-07) reads the two framing sentences round 8 read as praise neutral.
 FRAMING_MISSES = {
-    "Hieronder mijn bevindingen na drie weken.",  # round 8: positive
-    "Mijn ervaring in het kort.",  # round 8: positive
     "Ik heb mijn klantnummer aan drie verschillende medewerkers moeten doorgeven.",  # neutral
 }
 
