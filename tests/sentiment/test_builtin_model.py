@@ -223,3 +223,48 @@ def test_a_plain_dutch_complaint_without_feeling_words_reads_negative(
 def test_framing_does_not_turn_a_complaint_positive(analyzer, text: str) -> None:  # type: ignore[no-untyped-def]
     (result,) = analyzer.analyze([TextInput(text)])
     assert result.score is not None and result.label == "negative", result
+
+
+# The same kinds in English, for builtin-en: on the demo wall "My experience with Voltera: The
+# agent just hung up on me and …" read +0.99. Written 2026-12-07 before the round-12 rows were
+# written or a candidate trained (docs/quality.md, "Round 12"); none is in project_texts.csv.
+FRAMING_EN = [
+    "Here are my findings after three weeks.",
+    "My experience in a nutshell.",
+    "I'm writing this because the shop asked me to.",
+    "A quick update on last week's order.",
+    "Good afternoon, I have a question about my order.",
+]
+PLAIN_COMPLAINTS_EN = [
+    "The engineer was due between eight and twelve, and at three nobody had shown up.",
+    "I had to give my customer number to three different agents.",
+    "The agreed delivery day came and went without anyone letting me know.",
+]
+FRAMED_COMPLAINT_EN = "Here's my story. The courier left the parcel with the wrong neighbours."
+
+# What the shipped English adapter still reads wrong (strict: one read right drops the mark).
+FRAMING_MISSES_EN = {
+    "My experience in a nutshell.",  # round 7: positive (+0.73)
+    "I'm writing this because the shop asked me to.",  # negative (-0.87)
+    "A quick update on last week's order.",  # positive (+0.68)
+}
+
+
+@pytest.mark.parametrize(("text",), _marked([(t,) for t in FRAMING_EN], FRAMING_MISSES_EN))
+def test_english_review_framing_reads_neutral(builtin_en: AdaptedClassifier, text: str) -> None:
+    (prediction,) = builtin_en.predict([text])
+    assert prediction.label == "neutral", (text, prediction)
+
+
+@pytest.mark.parametrize(("text",), _marked([(t,) for t in PLAIN_COMPLAINTS_EN], FRAMING_MISSES_EN))
+def test_a_plain_english_complaint_without_feeling_words_reads_negative(
+    builtin_en: AdaptedClassifier, text: str
+) -> None:
+    (prediction,) = builtin_en.predict([text])
+    assert prediction.label == "negative", (text, prediction)
+
+
+@pytest.mark.parametrize(("text",), _marked([(FRAMED_COMPLAINT_EN,)], FRAMING_MISSES_EN))
+def test_english_framing_does_not_turn_a_complaint_positive(analyzer, text: str) -> None:  # type: ignore[no-untyped-def]
+    (result,) = analyzer.analyze([TextInput(text)])
+    assert result.score is not None and result.label == "negative", result
