@@ -17,6 +17,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "waiting": {"nl": "Wachten op de eerste berichten…", "en": "Waiting for the first messages…"},
     "gap_above": {"nl": "boven de belofte", "en": "above the promise"},
     "gap_below": {"nl": "onder de belofte", "en": "below the promise"},
+    "gap_on": {"nl": "op de belofte", "en": "on the promise"},
     "model": {"nl": "model", "en": "model"},
     "review": {"nl": "review", "en": "review"},
     "social": {"nl": "social", "en": "social"},

@@ -18,7 +18,7 @@ from report.themes import Theme, quotes_for, top_terms
 from storage.alerts import alerts_between
 from storage.db import session_scope
 from storage.models import Alert
-from storage.queries import PhaseStat, phase_overview
+from storage.queries import PhaseStat, phase_overview, promise_gap
 from storage.report_queries import channel_volume, negative_units
 
 MIN_MENTIONS_FOR_CHANGE = 10  # a phase needs this many mentions in both weeks to be a mover
@@ -91,7 +91,7 @@ class PhaseRow:
 
     @property
     def gap(self) -> float | None:
-        return None if self.score is None else self.score - self.target
+        return promise_gap(self.score, self.target)
 
     @property
     def change(self) -> float | None:
@@ -114,7 +114,7 @@ class Overall:
 
     @property
     def gap(self) -> float | None:
-        return None if self.score is None or self.target is None else self.score - self.target
+        return promise_gap(self.score, self.target)
 
 
 def overall(stats: Sequence[PhaseStat]) -> Overall:

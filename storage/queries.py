@@ -14,6 +14,16 @@ from sqlmodel import Session
 from storage.models import Brand, Message, MessageBrand, MessagePhase, Phase, Rollup
 
 
+def promise_gap(actual: float | None, target: float | None) -> float | None:
+    """Actual minus promise, to the two decimals every score and target is shown with, so the
+    verdict (at or above, below) never contradicts the figure beside it: a phase at 0.297
+    against a promise of 0.30 is on the promise (+0.00), not "below" it. None when nothing
+    was said."""
+    if actual is None or target is None:
+        return None
+    return round(actual - target, 2) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
 @dataclass(frozen=True)
 class PhaseStat:
     phase: str
@@ -29,7 +39,7 @@ class PhaseStat:
     @property
     def gap(self) -> float | None:
         """Actual minus promise: negative means the phase falls short of its target."""
-        return None if self.mean is None else self.mean - self.target
+        return promise_gap(self.mean, self.target)
 
 
 @dataclass(frozen=True)

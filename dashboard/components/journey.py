@@ -35,6 +35,11 @@ def gap_state(gap: float | None) -> str:
     return "none" if gap is None else ("good" if gap >= 0 else "bad")
 
 
+def gap_words(gap: float, language: str) -> str:
+    """Above, on or below the promise, for a gap as PhaseStat.gap gives it (two decimals)."""
+    return t("gap_above" if gap > 0 else ("gap_on" if gap == 0 else "gap_below"), language)
+
+
 def phase_tile(stat: PhaseStat, language: str) -> html.Div:
     gap = stat.gap
     state = gap_state(gap)
@@ -42,7 +47,7 @@ def phase_tile(stat: PhaseStat, language: str) -> html.Div:
     gap_text = (
         t("no_messages", language)
         if gap is None
-        else f"{arrow} {fmt_score(gap)} {t('gap_above' if gap >= 0 else 'gap_below', language)}"
+        else f"{arrow} {fmt_score(gap)} {gap_words(gap, language)}"
     )
     return html.Div(
         className=f"tile tile-{state}",
@@ -106,7 +111,7 @@ def wall_tile(stat: PhaseStat, previous: PhaseStat | None, language: str) -> htm
         below = ""
     else:
         headline = [html.Span(ARROWS[state], className="tile-arrow"), fmt_score(stat.gap)]
-        below = t("gap_above" if stat.gap >= 0 else "gap_below", language)
+        below = gap_words(stat.gap, language)
     return html.Div(
         className=f"tile wall-tile tile-{state}",
         id=f"tile-{stat.phase}",

@@ -23,7 +23,7 @@ from dashboard.components.journey import (
 from dashboard.components.ticker import ticker_item
 from dashboard.i18n import t
 from storage.models import Alert
-from storage.queries import PhaseStat, TickerItem
+from storage.queries import PhaseStat, TickerItem, promise_gap
 from storage.wall import ChatEndings, TrendPoint
 
 
@@ -207,7 +207,7 @@ def trend_view(
             html.Div(
                 className="trend-day",
                 children=[
-                    *_bar(point.mean, gap_state(_gap(point.mean, phase.target))),
+                    *_bar(point.mean, gap_state(promise_gap(point.mean, phase.target))),
                     html.Div(weekdays[point.start.weekday()], className="trend-label"),
                 ],
             )
@@ -215,7 +215,7 @@ def trend_view(
         ]
         panels.append(
             html.Div(
-                className=f"trend-panel trend-{gap_state(_gap(latest, phase.target))}",
+                className=f"trend-panel trend-{gap_state(promise_gap(latest, phase.target))}",
                 id=f"trend-{phase.key}",
                 children=[
                     html.Div(phase.label(language), className="trend-name"),
@@ -237,10 +237,6 @@ def trend_view(
             )
         )
     return panels
-
-
-def _gap(value: float | None, target: float) -> float | None:
-    return None if value is None else value - target
 
 
 def moments_view(
