@@ -1,6 +1,6 @@
 """The shipped built-in model on the hard cases the issue names: one message with several phases,
 and negation. "builtin" is two adapters on multilingual-e5-small: sentiment/builtin/lora
-(Dutch-first, round 11, scores nl and other) and sentiment/builtin/lora-en (builtin-en, round 7,
+(Dutch-first, round 11, scores nl and other) and sentiment/builtin/lora-en (builtin-en, round 12,
 scores English)."""
 
 import pytest
@@ -43,7 +43,7 @@ def test_builtin_names_the_adapter_and_its_revision(
     builtin: AdaptedClassifier, builtin_en: AdaptedClassifier
 ) -> None:
     assert builtin.name == "builtin:multilingual-e5-small+lora"  # since round 8
-    assert builtin_en.name == "builtin-en:multilingual-e5-small+lora"  # round 7
+    assert builtin_en.name == "builtin-en:multilingual-e5-small+lora"  # since round 7
     assert len(builtin.revision) >= 12
     assert len(builtin_en.revision) >= 12 and builtin_en.revision != builtin.revision
 
@@ -243,11 +243,10 @@ PLAIN_COMPLAINTS_EN = [
 FRAMED_COMPLAINT_EN = "Here's my story. The courier left the parcel with the wrong neighbours."
 
 # What the shipped English adapter still reads wrong (strict: one read right drops the mark).
-FRAMING_MISSES_EN = {
-    "My experience in a nutshell.",  # round 7: positive (+0.73)
-    "I'm writing this because the shop asked me to.",  # negative (-0.87)
-    "A quick update on last week's order.",  # positive (+0.68)
-}
+# Round 12 (2026-12-07) reads the three framing sentences round 7 misread neutral: "My experience
+# in a nutshell." (round 7: +0.73), "I'm writing this because the shop asked me to." (-0.87), "A
+# quick update on last week's order." (+0.68).
+FRAMING_MISSES_EN: set[str] = set()
 
 
 @pytest.mark.parametrize(("text",), _marked([(t,) for t in FRAMING_EN], FRAMING_MISSES_EN))
