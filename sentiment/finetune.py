@@ -721,12 +721,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__,
         epilog=(
-            "reproduce the shipped Dutch-first adapter (round 11, trained on rounds 1-7 of the "
-            "texts; its adapter.json has the settings, lora-en's its own): python -m "
-            "sentiment.finetune --base multilingual-e5-small --targets "
-            "query,value,dense,word_embeddings --rank 8 --uci "
-            "../shared/data/en-uci-sentiment-labelled-sentences/sentences_en.csv --max-length 128 "
-            "--epochs 4 --patience 1 --threads 2 --out var/models/lora-round11-e5we"
+            "reproduce the shipped adapters (their adapter.json files have the settings): the "
+            "English one (round 12, on rounds 1-8 of the texts, the file as it is) with python -m "
+            "sentiment.finetune --base multilingual-e5-small --targets query,value,dense --rank 8 "
+            "--uci ../shared/data/en-uci-sentiment-labelled-sentences/sentences_en.csv "
+            "--max-length 128 --epochs 4 --patience 1 --threads 2 --out "
+            "var/models/lora-round12-e5; the Dutch-first one (round 11, on rounds 1-7) with "
+            "--targets query,value,dense,word_embeddings --out var/models/lora-round11-e5we "
+            "--project-texts FILE instead, FILE from git show "
+            "2dddd8f:sentiment/builtin/project_texts.csv > FILE"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
