@@ -188,6 +188,7 @@ FRAMING = [
     "Ik schrijf dit op verzoek van de winkel.",
     "Even een update over de bestelling van vorige week.",
     "Goedemiddag, ik heb een vraag over mijn order.",
+    "Eerlijke review.",  # added 2026-12-07 after round 11 shipped: the wall still misreads it
 ]
 PLAIN_COMPLAINTS = [
     "De monteur zou tussen acht en twaalf komen, om drie uur was er nog niemand.",
@@ -202,6 +203,7 @@ FRAMED_COMPLAINT = (
 # Round 11 (2026-12-07) reads the two framing sentences round 8 read as praise neutral.
 FRAMING_MISSES = {
     "Ik heb mijn klantnummer aan drie verschillende medewerkers moeten doorgeven.",  # neutral
+    "Eerlijke review.",  # round 11: positive (+1.00)
 }
 
 
@@ -234,6 +236,7 @@ FRAMING_EN = [
     "I'm writing this because the shop asked me to.",
     "A quick update on last week's order.",
     "Good afternoon, I have a question about my order.",
+    "Honest review.",  # added 2026-12-07 after round 12 shipped: the wall still misreads it
 ]
 PLAIN_COMPLAINTS_EN = [
     "The engineer was due between eight and twelve, and at three nobody had shown up.",
@@ -246,7 +249,7 @@ FRAMED_COMPLAINT_EN = "Here's my story. The courier left the parcel with the wro
 # Round 12 (2026-12-07) reads the three framing sentences round 7 misread neutral: "My experience
 # in a nutshell." (round 7: +0.73), "I'm writing this because the shop asked me to." (-0.87), "A
 # quick update on last week's order." (+0.68).
-FRAMING_MISSES_EN: set[str] = set()
+FRAMING_MISSES_EN = {"Honest review."}  # round 12: positive (+0.89)
 
 
 @pytest.mark.parametrize(("text",), _marked([(t,) for t in FRAMING_EN], FRAMING_MISSES_EN))
