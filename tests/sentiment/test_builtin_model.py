@@ -180,93 +180,79 @@ def test_leaving_reads_negative_and_staying_positive(
 
 
 # The wall read review framing as praise: "Even mijn ervaring delen." +0.85 next to a missed
-# delivery slot made the message +0.27. Written 2026-12-07 before the round-9 candidate was
-# trained (docs/quality.md, "Round 9"); none of these sentences is in project_texts.csv.
-FRAMING = [
-    "Hieronder mijn bevindingen na drie weken.",
-    "Mijn ervaring in het kort.",
-    "Ik schrijf dit op verzoek van de winkel.",
-    "Even een update over de bestelling van vorige week.",
-    "Goedemiddag, ik heb een vraag over mijn order.",
-    "Eerlijke review.",  # added 2026-12-07 after round 11 shipped: the wall still misreads it
+# delivery slot made the message +0.27. The Dutch cases were written 2026-12-07 before the
+# round-9 candidate was trained (docs/quality.md, "Round 9"), the English ones the same day before
+# the round-12 rows were written ("Round 12": on the wall "My experience with Voltera: The agent
+# just hung up on me and …" read +0.99); none of these sentences is in project_texts.csv.
+FRAMING = {
+    "nl": [
+        "Hieronder mijn bevindingen na drie weken.",
+        "Mijn ervaring in het kort.",
+        "Ik schrijf dit op verzoek van de winkel.",
+        "Even een update over de bestelling van vorige week.",
+        "Goedemiddag, ik heb een vraag over mijn order.",
+        "Eerlijke review.",  # added 2026-12-07 after round 11 shipped: the wall still misreads it
+    ],
+    "en": [
+        "Here are my findings after three weeks.",
+        "My experience in a nutshell.",
+        "I'm writing this because the shop asked me to.",
+        "A quick update on last week's order.",
+        "Good afternoon, I have a question about my order.",
+        "Honest review.",  # added 2026-12-07 after round 12 shipped: the wall still misreads it
+    ],
+}
+PLAIN_COMPLAINTS = {
+    "nl": [
+        "De monteur zou tussen acht en twaalf komen, om drie uur was er nog niemand.",
+        "Ik heb mijn klantnummer aan drie verschillende medewerkers moeten doorgeven.",
+        "De afgesproken bezorgdag is voorbijgegaan zonder dat iemand iets liet weten.",
+    ],
+    "en": [
+        "The engineer was due between eight and twelve, and at three nobody had shown up.",
+        "I had to give my customer number to three different agents.",
+        "The agreed delivery day came and went without anyone letting me know.",
+    ],
+}
+FRAMED_COMPLAINTS = [
+    "Hierbij mijn verhaal. De bezorger heeft het pakket bij de verkeerde buren afgegeven.",
+    "Here's my story. The courier left the parcel with the wrong neighbours.",
 ]
-PLAIN_COMPLAINTS = [
-    "De monteur zou tussen acht en twaalf komen, om drie uur was er nog niemand.",
-    "Ik heb mijn klantnummer aan drie verschillende medewerkers moeten doorgeven.",
-    "De afgesproken bezorgdag is voorbijgegaan zonder dat iemand iets liet weten.",
-]
-FRAMED_COMPLAINT = (
-    "Hierbij mijn verhaal. De bezorger heeft het pakket bij de verkeerde buren afgegeven."
-)
 
-# What the shipped Dutch-first adapter still reads wrong (strict: one read right drops the mark).
-# Round 11 (2026-12-07) reads the two framing sentences round 8 read as praise neutral.
+# What the shipped adapters still read wrong (strict: one read right drops the mark). Round 11
+# (2026-12-07) reads the two Dutch framing sentences round 8 read as praise neutral; round 12 the
+# three English ones round 7 misread: "My experience in a nutshell." (round 7: +0.73), "I'm
+# writing this because the shop asked me to." (-0.87), "A quick update on last week's order."
+# (+0.68).
 FRAMING_MISSES = {
     "Ik heb mijn klantnummer aan drie verschillende medewerkers moeten doorgeven.",  # neutral
     "Eerlijke review.",  # round 11: positive (+1.00)
+    "Honest review.",  # round 12: positive (+0.89)
 }
 
 
-@pytest.mark.parametrize(("text",), _marked([(t,) for t in FRAMING], FRAMING_MISSES))
-def test_dutch_review_framing_reads_neutral(builtin: AdaptedClassifier, text: str) -> None:
-    (prediction,) = builtin.predict([text])
+def _by_language(texts: dict[str, list[str]]) -> list[object]:
+    cases = [(lang, text) for lang, in_language in texts.items() for text in in_language]
+    return _marked(cases, FRAMING_MISSES)
+
+
+@pytest.mark.parametrize(("language", "text"), _by_language(FRAMING))
+def test_review_framing_reads_neutral(
+    builtin: AdaptedClassifier, builtin_en: AdaptedClassifier, language: str, text: str
+) -> None:
+    (prediction,) = (builtin_en if language == "en" else builtin).predict([text])
     assert prediction.label == "neutral", (text, prediction)
 
 
-@pytest.mark.parametrize(("text",), _marked([(t,) for t in PLAIN_COMPLAINTS], FRAMING_MISSES))
-def test_a_plain_dutch_complaint_without_feeling_words_reads_negative(
-    builtin: AdaptedClassifier, text: str
+@pytest.mark.parametrize(("language", "text"), _by_language(PLAIN_COMPLAINTS))
+def test_a_plain_complaint_without_feeling_words_reads_negative(
+    builtin: AdaptedClassifier, builtin_en: AdaptedClassifier, language: str, text: str
 ) -> None:
-    (prediction,) = builtin.predict([text])
+    (prediction,) = (builtin_en if language == "en" else builtin).predict([text])
     assert prediction.label == "negative", (text, prediction)
 
 
-@pytest.mark.parametrize(("text",), _marked([(FRAMED_COMPLAINT,)], FRAMING_MISSES))
+@pytest.mark.parametrize(("text",), _marked([(t,) for t in FRAMED_COMPLAINTS], FRAMING_MISSES))
 def test_framing_does_not_turn_a_complaint_positive(analyzer, text: str) -> None:  # type: ignore[no-untyped-def]
-    (result,) = analyzer.analyze([TextInput(text)])
-    assert result.score is not None and result.label == "negative", result
-
-
-# The same kinds in English, for builtin-en: on the demo wall "My experience with Voltera: The
-# agent just hung up on me and …" read +0.99. Written 2026-12-07 before the round-12 rows were
-# written or a candidate trained (docs/quality.md, "Round 12"); none is in project_texts.csv.
-FRAMING_EN = [
-    "Here are my findings after three weeks.",
-    "My experience in a nutshell.",
-    "I'm writing this because the shop asked me to.",
-    "A quick update on last week's order.",
-    "Good afternoon, I have a question about my order.",
-    "Honest review.",  # added 2026-12-07 after round 12 shipped: the wall still misreads it
-]
-PLAIN_COMPLAINTS_EN = [
-    "The engineer was due between eight and twelve, and at three nobody had shown up.",
-    "I had to give my customer number to three different agents.",
-    "The agreed delivery day came and went without anyone letting me know.",
-]
-FRAMED_COMPLAINT_EN = "Here's my story. The courier left the parcel with the wrong neighbours."
-
-# What the shipped English adapter still reads wrong (strict: one read right drops the mark).
-# Round 12 (2026-12-07) reads the three framing sentences round 7 misread neutral: "My experience
-# in a nutshell." (round 7: +0.73), "I'm writing this because the shop asked me to." (-0.87), "A
-# quick update on last week's order." (+0.68).
-FRAMING_MISSES_EN = {"Honest review."}  # round 12: positive (+0.89)
-
-
-@pytest.mark.parametrize(("text",), _marked([(t,) for t in FRAMING_EN], FRAMING_MISSES_EN))
-def test_english_review_framing_reads_neutral(builtin_en: AdaptedClassifier, text: str) -> None:
-    (prediction,) = builtin_en.predict([text])
-    assert prediction.label == "neutral", (text, prediction)
-
-
-@pytest.mark.parametrize(("text",), _marked([(t,) for t in PLAIN_COMPLAINTS_EN], FRAMING_MISSES_EN))
-def test_a_plain_english_complaint_without_feeling_words_reads_negative(
-    builtin_en: AdaptedClassifier, text: str
-) -> None:
-    (prediction,) = builtin_en.predict([text])
-    assert prediction.label == "negative", (text, prediction)
-
-
-@pytest.mark.parametrize(("text",), _marked([(FRAMED_COMPLAINT_EN,)], FRAMING_MISSES_EN))
-def test_english_framing_does_not_turn_a_complaint_positive(analyzer, text: str) -> None:  # type: ignore[no-untyped-def]
     (result,) = analyzer.analyze([TextInput(text)])
     assert result.score is not None and result.label == "negative", result
