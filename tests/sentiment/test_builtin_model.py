@@ -256,3 +256,35 @@ def test_a_plain_complaint_without_feeling_words_reads_negative(
 def test_framing_does_not_turn_a_complaint_positive(analyzer, text: str) -> None:  # type: ignore[no-untyped-def]
     (result,) = analyzer.analyze([TextInput(text)])
     assert result.score is not None and result.label == "negative", result
+
+
+# A heading before a complaint: on the wall "Honest review." (+0.89) outweighed the missed
+# delivery slot after it in a plain mean. Written 2026-12-07 before the message-score and
+# clause-split candidates of docs/quality.md ("Units and the message score") were built.
+HEADED_COMPLAINTS = {
+    "nl": [
+        "Eerlijke review. De bezorger zette het pakket in de regen voor de deur en belde niet aan.",
+        "Mijn ervaring met de winkel: de monteur kwam niet opdagen en niemand belde af.",
+    ],
+    "en": [
+        "Honest review. The courier left the parcel out in the rain and never rang the bell.",
+        "My experience with the shop: the engineer never showed up and nobody called to cancel.",
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [(lang, text) for lang, texts in HEADED_COMPLAINTS.items() for text in texts],
+)
+def test_a_heading_does_not_outweigh_the_complaint_after_it(analyzer, language: str, text: str) -> None:  # type: ignore[no-untyped-def]
+    (result,) = analyzer.analyze([TextInput(text)])
+    assert result.language == language
+    assert result.score is not None and result.label == "negative", result
+
+
+def test_two_clauses_joined_by_a_comma_are_scored_apart(analyzer) -> None:  # type: ignore[no-untyped-def]
+    (result,) = analyzer.analyze(
+        [TextInput("The agent hung up on me twice, the battery easily lasts two days.")]
+    )
+    assert [u.label for u in result.units] == ["negative", "positive"], result.units

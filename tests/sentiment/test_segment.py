@@ -33,3 +33,48 @@ def test_a_very_long_text_is_cut_into_bounded_units() -> None:
     units = split_units("woord " * 2000)
     assert all(len(u) <= 1000 for u in units)
     assert sum(len(u.split()) for u in units) == 2000
+
+
+# Clause splits fixed by the rule in docs/quality.md ("Units and the message score", 2026-12-07),
+# written before the candidates were built: on the wall "My experience with Voltera: The agent
+# just hung up on me and …, the battery easily lasts two days." was one unit that read +0.99.
+def test_a_colon_lead_in_is_a_unit_of_its_own() -> None:
+    assert split_units("Mijn ervaring met de winkel: de monteur kwam niet opdagen.") == [
+        "Mijn ervaring met de winkel:",
+        "de monteur kwam niet opdagen.",
+    ]
+    assert split_units("Quick summary: the engineer never showed up.") == [
+        "Quick summary:",
+        "the engineer never showed up.",
+    ]
+
+
+def test_a_colon_inside_a_time_or_an_address_does_not_split() -> None:
+    assert split_units("Bezorgd om 12:30 via https://voltera.nl/track ok.") == [
+        "Bezorgd om 12:30 via https://voltera.nl/track ok."
+    ]
+
+
+def test_a_semicolon_separates_two_clauses() -> None:
+    assert split_units("De app werkt prima; de klantenservice is onbereikbaar.") == [
+        "De app werkt prima",
+        "de klantenservice is onbereikbaar.",
+    ]
+
+
+def test_a_comma_splice_and_an_and_between_clauses_give_separate_units() -> None:
+    assert split_units("The agent hung up on me twice, the battery easily lasts two days.") == [
+        "The agent hung up on me twice",
+        "the battery easily lasts two days.",
+    ]
+    assert split_units("Ik wachtte een uur aan de telefoon en niemand nam op.") == [
+        "Ik wachtte een uur aan de telefoon",
+        "en niemand nam op.",
+    ]
+
+
+def test_short_lists_stay_one_unit() -> None:
+    assert split_units("Fast, friendly and cheap.") == ["Fast, friendly and cheap."]
+    assert split_units("Snel, netjes en goedkoop geleverd.") == [
+        "Snel, netjes en goedkoop geleverd."
+    ]
