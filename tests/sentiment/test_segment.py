@@ -1,3 +1,5 @@
+import pytest
+
 from sentiment.segment import split_units
 
 
@@ -38,6 +40,13 @@ def test_a_very_long_text_is_cut_into_bounded_units() -> None:
 # Clause splits fixed by the rule in docs/quality.md ("Units and the message score", 2026-12-07),
 # written before the candidates were built: on the wall "My experience with Voltera: The agent
 # just hung up on me and …, the battery easily lasts two days." was one unit that read +0.99.
+# Measured on held-out rows, no split candidate passed the rule (comma/"and" splits cost 3-class
+# 1.3-4.8 points; colon and semicolon splits moved nothing but one figure, -0.54), so these are
+# strict xfails: the segmenter does not do this, by choice.
+NOT_CHOSEN = pytest.mark.xfail(strict=True, reason="not chosen by the rule, docs/quality.md")
+
+
+@NOT_CHOSEN
 def test_a_colon_lead_in_is_a_unit_of_its_own() -> None:
     assert split_units("Mijn ervaring met de winkel: de monteur kwam niet opdagen.") == [
         "Mijn ervaring met de winkel:",
@@ -55,6 +64,7 @@ def test_a_colon_inside_a_time_or_an_address_does_not_split() -> None:
     ]
 
 
+@NOT_CHOSEN
 def test_a_semicolon_separates_two_clauses() -> None:
     assert split_units("De app werkt prima; de klantenservice is onbereikbaar.") == [
         "De app werkt prima",
@@ -62,6 +72,7 @@ def test_a_semicolon_separates_two_clauses() -> None:
     ]
 
 
+@NOT_CHOSEN
 def test_a_comma_splice_and_an_and_between_clauses_give_separate_units() -> None:
     assert split_units("The agent hung up on me twice, the battery easily lasts two days.") == [
         "The agent hung up on me twice",
