@@ -32,7 +32,7 @@ from sentiment.classifier import (  # noqa: E402
     Prediction,
     predictions_from_probabilities,
 )
-from sentiment.labels import label_for  # noqa: E402
+from sentiment.labels import label_for, message_score  # noqa: E402
 from sentiment.language import detect_language  # noqa: E402
 from sentiment.pipeline import _clean  # noqa: E402  (the same cleaning step, not a copy)
 from sentiment.segment import split_units  # noqa: E402
@@ -97,7 +97,8 @@ def pipeline_baseline(analyzer: Analyzer) -> ScoringPath:
     Hugging Face classifier gets the "text-classification" pipeline (top_k=None: the expected
     value over labels needs every label's probability). Each message goes to the classifier of
     its route (`Analyzer.classifier_for`: "builtin" sends English to builtin-en), as in the
-    product."""
+    product, and a message of several units is read whole as well, one more call
+    (`labels.message_score`)."""
     features = pipeline(
         "feature-extraction", model=analyzer.encoder.model, tokenizer=analyzer.encoder.tokenizer
     )
@@ -117,7 +118,18 @@ def pipeline_baseline(analyzer: Analyzer) -> ScoringPath:
             phases = analyzer.matcher.assign(units, embeddings)
             classifier = analyzer.classifier_for(language, item.channel)
             predictions = sentiment_of[id(classifier)](units, embeddings)
-            score = sum(p.score for p in predictions) / len(predictions)
+            whole = None
+            if len(units) > 1:  # the message read whole too, as labels.message_score wants it
+                frozen = (
+                    isinstance(classifier, HeadClassifier)
+                    and classifier.encoder is analyzer.encoder
+                )
+                whole_embedding = mean_pooled(features([text])) if frozen else embeddings[:1]
+                (whole,) = sentiment_of[id(classifier)]([text], whole_embedding)
+            score = message_score(
+                [p.score for p in predictions], None if whole is None else whole.score
+            )
+            assert score is not None
             out.append(
                 Scored(
                     language,

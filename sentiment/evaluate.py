@@ -26,7 +26,7 @@ from sentiment.classifier import (
     load_classifier,
 )
 from sentiment.encoder import Encoder, Quantize
-from sentiment.labels import label_for
+from sentiment.labels import label_for, message_score
 from sentiment.phases import GENERAL, PhaseMatcher, PhaseSpec
 from sentiment.pipeline import ModelRoute, RoutedClassifier, routed_classifier
 from sentiment.segment import split_units
@@ -476,18 +476,28 @@ def predict_all(
     progress: bool = True,
 ) -> list[Prediction]:
     """Predictions in input order, in chunks of similar length so the bar moves and padding
-    stays small. `units` scores each unit and averages, as the Analyzer scores a message."""
+    stays small. `units` scores each unit and combines them with the text read whole
+    (labels.message_score), as the Analyzer scores a message."""
     if aggregate == UNITS:
         units_of = [split_units(text) or [text] for text in texts]
         flat = [unit for units in units_of for unit in units]
-        unit_predictions = predict_all(classifier, flat, chunk=chunk, progress=progress)
+        several = [i for i, units in enumerate(units_of) if len(units) > 1]
+        both = predict_all(
+            classifier, flat + [texts[i] for i in several], chunk=chunk, progress=progress
+        )
+        unit_predictions, wholes = (
+            both[: len(flat)],
+            dict(zip(several, both[len(flat) :], strict=True)),
+        )
         out, cursor = [], 0
-        for units in units_of:
+        for index, units in enumerate(units_of):
             part = unit_predictions[cursor : cursor + len(units)]
             cursor += len(units)
-            mean = sum(p.score for p in part) / len(part)
+            whole = wholes.get(index)
+            score = message_score([p.score for p in part], None if whole is None else whole.score)
+            assert score is not None  # every text has at least one unit here
             confidence = sum(p.confidence for p in part) / len(part)
-            out.append(Prediction(mean, label_for(mean), confidence))
+            out.append(Prediction(score, label_for(score), confidence))
         return out
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     results: list[Prediction | None] = [None] * len(texts)
@@ -824,7 +834,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--units",
         action="store_true",
-        help="score per unit (sentence/clause) and average, as the Analyzer scores a message",
+        help=(
+            "score per unit (sentence/clause) and combine the units with the text read whole, "
+            "as the Analyzer scores a message (labels.message_score)"
+        ),
     )
     parser.add_argument("--no-phases", action="store_true", help="skip the phase assignment")
     parser.add_argument(

@@ -21,7 +21,7 @@ from sentiment.classifier import (
     load_classifier,
 )
 from sentiment.encoder import Encoder, Quantize
-from sentiment.labels import label_for
+from sentiment.labels import label_for, message_score
 from sentiment.language import detect_languages
 from sentiment.phases import PhaseMatcher, PhaseSpec
 from sentiment.segment import split_units
@@ -139,7 +139,7 @@ class UnitResult:
 class MessageAnalysis:
     language: str
     units: tuple[UnitResult, ...]
-    score: float | None  # mean over units; None when nothing was scored (agent turn, empty text)
+    score: float | None  # labels.message_score; None when nothing was scored (agent turn, empty)
     label: str | None
     phase_scores: dict[str, float]  # mean of the units that talk about each phase
     phase_units: dict[str, int]
@@ -224,8 +224,11 @@ class Analyzer:
         embeddings = self.encoder.embed(flat) if frozen_needed else torch.empty((len(flat), 0))
         phases = self.matcher.assign(flat, embeddings)
         predictions = self._predict(flat, embeddings, classifiers, units_of)
+        wholes = self._read_whole(texts, classifiers, units_of)
         results, cursor = [], 0
-        for units, language, classifier in zip(units_of, languages, classifiers, strict=True):
+        for index, (units, language, classifier) in enumerate(
+            zip(units_of, languages, classifiers, strict=True)
+        ):
             unit_results = tuple(
                 UnitResult(i, unit, phases[cursor + i], p.score, p.label, p.confidence)
                 for i, (unit, p) in enumerate(
@@ -233,7 +236,7 @@ class Analyzer:
                 )
             )
             cursor += len(units)
-            results.append(self._summarise(language, unit_results, classifier))
+            results.append(self._summarise(language, unit_results, classifier, wholes.get(index)))
         return results
 
     def classifier_for(self, language: str, channel: str | None) -> Classifier:
@@ -264,14 +267,31 @@ class Analyzer:
             predictions.update(zip(positions, chosen, strict=True))
         return [predictions[i] for i in range(len(flat))]
 
+    def _read_whole(
+        self, texts: list[str], classifiers: list[Classifier], units_of: list[list[str]]
+    ) -> dict[int, float]:
+        """Message index → its classifier's score for the whole text, for messages of several
+        units (labels.message_score); one batched call per classifier."""
+        several = [i for i, units in enumerate(units_of) if len(units) > 1]
+        scores: dict[int, float] = {}
+        for classifier in {id(classifiers[i]): classifiers[i] for i in several}.values():
+            mine = [i for i in several if classifiers[i] is classifier]
+            predictions = classifier.predict([texts[i] for i in mine])
+            scores.update((i, p.score) for i, p in zip(mine, predictions, strict=True))
+        return scores
+
     def _summarise(
-        self, language: str, units: tuple[UnitResult, ...], classifier: Classifier
+        self,
+        language: str,
+        units: tuple[UnitResult, ...],
+        classifier: Classifier,
+        whole: float | None,
     ) -> MessageAnalysis:
         by_phase: dict[str, list[float]] = defaultdict(list)
         for unit in units:
             for phase in unit.phases:
                 by_phase[phase].append(unit.score)
-        score = sum(u.score for u in units) / len(units) if units else None
+        score = message_score([u.score for u in units], whole)
         return MessageAnalysis(
             language=language,
             units=units,

@@ -273,10 +273,11 @@ HEADED_COMPLAINTS = {
 }
 
 
-# What the shipped Analyzer still reads wrong: the framing units are read as praise, and a plain
-# mean lets them win (no message-score candidate passed the rule, docs/quality.md).
+# What the shipped Analyzer still reads wrong. With the plain mean of the units the Dutch message
+# read neutral (heading +1.00, complaint -1.00) and the English one positive (+0.63); since the
+# message is also read whole (labels.message_score, docs/quality.md) the Dutch one reads -0.49.
+# The English complaint sentence itself reads +0.37 with round 12, so its message stays positive.
 HEADING_MISSES = {
-    "Eerlijke review. De bezorger zette het pakket in de regen voor de deur en belde niet aan.",
     "Honest review. The courier left the parcel out in the rain and never rang the bell.",
 }
 

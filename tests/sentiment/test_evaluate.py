@@ -21,6 +21,7 @@ from sentiment.evaluate import (
     holdout_split,
     in_test_split,
     main,
+    predict_all,
     predict_routed,
     run_eval,
     score,
@@ -235,14 +236,14 @@ def test_routed_evaluation_sends_each_text_to_the_model_of_its_detected_language
 
     assert [p.score for p in predictions] == [0.1, -0.5, 0.1]  # input order kept
     assert english_route.seen == [english]
-    # Per unit, every unit of an English text goes to the English route, as one message does.
+    # Per unit, every unit of an English text goes to the English route, as one message does,
+    # and so does the text read whole (labels.message_score).
     two_sentences = "The parcel was late. Nobody picked up the phone when I called them."
     (per_unit,) = predict_routed(routed, [two_sentences], aggregate=UNITS, progress=False)
     assert per_unit.score == -0.5
-    assert english_route.seen[1:] == [
-        "The parcel was late.",
-        "Nobody picked up the phone when I called them.",
-    ]
+    assert sorted(english_route.seen[1:]) == sorted(
+        ["The parcel was late.", "Nobody picked up the phone when I called them.", two_sentences]
+    )
     # The sets carry no channel: a route by channel alone never takes a text.
     unrouted = predict_routed(
         RoutedClassifier(WordClassifier(), channel_only), [english], progress=False
@@ -291,3 +292,15 @@ def test_real_bolcom_test_rows_evaluate_with_the_builtin_model() -> None:
     (report,) = run_eval(folder, "builtin", limit=10, progress=False)
     assert report.overall.n == 10
     assert 0 <= report.overall.accuracy <= 1
+
+
+def test_per_unit_scores_combine_the_units_with_the_text_read_whole() -> None:
+    two = "The room was good. The staff were bad to us."
+    one = "The staff were bad to us."
+    scored_two, scored_one = predict_all(
+        WordClassifier(), [two, one], aggregate=UNITS, progress=False
+    )
+    # units +0.9 and -0.9 average 0.0; the whole text (first word found: "good") reads +0.9
+    assert scored_two.score == pytest.approx(0.45)
+    assert scored_two.label == "positive"
+    assert scored_one.score == pytest.approx(-0.9)  # one unit: that unit is the whole
