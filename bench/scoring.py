@@ -124,6 +124,8 @@ def pipeline_baseline(analyzer: Analyzer) -> ScoringPath:
                     isinstance(classifier, HeadClassifier)
                     and classifier.encoder is analyzer.encoder
                 )
+                # only the frozen head reads the shared encoder's embedding; the others run
+                # their own pipeline on the text, so any row will do for them
                 whole_embedding = mean_pooled(features([text])) if frozen else embeddings[:1]
                 (whole,) = sentiment_of[id(classifier)]([text], whole_embedding)
             score = message_score(
