@@ -101,6 +101,7 @@ def build_analyzer(current: Settings):  # type: ignore[no-untyped-def]
         phase_threshold=current.sentiment.phase_threshold,
         device=current.sentiment.device,
         quantize=current.sentiment.quantize,
+        read_whole=current.sentiment.read_whole,
     )
 
 

@@ -119,7 +119,7 @@ def pipeline_baseline(analyzer: Analyzer) -> ScoringPath:
             classifier = analyzer.classifier_for(language, item.channel)
             predictions = sentiment_of[id(classifier)](units, embeddings)
             whole = None
-            if len(units) > 1:  # the message read whole too, as labels.message_score wants it
+            if len(units) > 1 and analyzer.read_whole:  # as labels.message_score wants it
                 frozen = (
                     isinstance(classifier, HeadClassifier)
                     and classifier.encoder is analyzer.encoder

@@ -105,6 +105,9 @@ class SentimentConfig(_Strict):
     device: Literal["cpu", "cuda"] = "cpu"
     # "int8": dynamic int8 Linear layers on the CPU; "fp16": half precision on CUDA.
     quantize: Literal["none", "int8", "fp16"] = "none"
+    # A message of several units is also read whole for its score (labels.message_score): more
+    # accurate, one more encoder pass for such a message (docs/quality.md, docs/benchmarks.md).
+    read_whole: bool = True
 
     @model_validator(mode="after")
     def _quantize_fits_device(self) -> SentimentConfig:

@@ -162,11 +162,15 @@ class Analyzer:
         quantize: Quantize = "none",
         routes: Sequence[ModelRoute] = (),
         phase_model: str | Path | None = None,
+        read_whole: bool = True,
     ) -> None:
         """`quantize`: "int8" (CPU) or "fp16" (CUDA) for the phase encoder and the classifiers.
         Each distinct model of `model` and `routes` is loaded once. `phase_model`: a phase
         adapter learned from the team's phase labels (an own model's phases/, PhaseMatcher).
-        `model = "builtin"` adds BUILTIN_ROUTES after `routes`."""
+        `model = "builtin"` adds BUILTIN_ROUTES after `routes`. `read_whole`: a message of several
+        units is also read whole for its score (labels.message_score); False keeps the units'
+        mean and saves that pass."""
+        self.read_whole = read_whole
         self.encoder = Encoder(
             batch_size=batch_size, max_length=max_length, device=device, quantize=quantize
         )
@@ -224,7 +228,7 @@ class Analyzer:
         embeddings = self.encoder.embed(flat) if frozen_needed else torch.empty((len(flat), 0))
         phases = self.matcher.assign(flat, embeddings)
         predictions = self._predict(flat, embeddings, classifiers, units_of)
-        wholes = self._read_whole(texts, classifiers, units_of)
+        wholes = self._read_whole(texts, classifiers, units_of) if self.read_whole else {}
         results, cursor = [], 0
         for index, (units, language, classifier) in enumerate(
             zip(units_of, languages, classifiers, strict=True)

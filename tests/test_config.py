@@ -34,6 +34,7 @@ def test_demo_config_has_the_eight_journey_phases_in_order() -> None:
 def test_the_example_config_is_valid() -> None:
     settings = load_settings(ROOT / "cxpulse.example.toml")
     assert settings.phases and settings.brands
+    assert settings.sentiment.read_whole  # the message read whole, as chosen in docs/quality.md
 
 
 def test_every_problem_is_reported_with_its_key_path_and_a_hint() -> None:

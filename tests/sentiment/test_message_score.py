@@ -31,3 +31,27 @@ def test_the_analyzer_reads_a_message_of_several_units_whole(analyzer) -> None: 
     expected = message_score([u.score for u in result.units], whole.score)
     assert result.score == pytest.approx(expected, abs=1e-4)
     assert result.model == classifier.name
+
+
+def test_without_the_whole_reading_a_message_scores_the_mean_of_its_units(
+    analyzer,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    text = "Eerlijke review. De bezorger zette het pakket in de regen voor de deur."
+    classifier = analyzer.classifier_for("nl", None)
+    calls: list[list[str]] = []
+    original = classifier.predict
+
+    def seen(texts):  # type: ignore[no-untyped-def]
+        calls.append(list(texts))
+        return original(texts)
+
+    monkeypatch.setattr(classifier, "predict", seen)
+    monkeypatch.setattr(analyzer, "read_whole", False)  # sentiment.read_whole = false
+    (result,) = analyzer.analyze([TextInput(text)])
+    assert len(result.units) == 2
+    assert result.score == pytest.approx(sum(u.score for u in result.units) / 2)
+    assert [text] not in calls  # the whole text was not read: one pass saved
+    monkeypatch.setattr(analyzer, "read_whole", True)
+    analyzer.analyze([TextInput(text)])
+    assert [text] in calls
