@@ -116,17 +116,20 @@ def test_a_hub_style_model_quantises_too(tiny_model: Path) -> None:
     assert all(-1 <= p.score <= 1 for p in classifier.predict(["goed", "slecht nieuws"]))
 
 
-def test_quantize_and_threads_flow_from_the_config_file_to_the_analyzer(
+def test_quantize_threads_and_read_whole_flow_from_the_config_file_to_the_analyzer(
     tmp_path: Path, keep_torch_threads: None
 ) -> None:
     text = DEMO_CONFIG.read_text(encoding="utf-8")
     assert "threads = 1\n" in text
     config = tmp_path / "cxpulse.toml"
-    config.write_text(text.replace("threads = 1\n", 'threads = 1\nquantize = "int8"\n'))
+    config.write_text(
+        text.replace("threads = 1\n", 'threads = 1\nquantize = "int8"\nread_whole = false\n')
+    )
     torch.set_num_threads(2)
     analyzer = build_analyzer(load_settings(config))
     assert torch.get_num_threads() == 1
     assert analyzer.encoder.quantize == "int8"
+    assert analyzer.read_whole is False
     (analysis,) = analyzer.analyze([TextInput("De bezorger was twee dagen te laat.")])
     assert analysis.revision.endswith("+int8")
     assert analysis.phase_scores and analysis.score is not None and analysis.score < 0
