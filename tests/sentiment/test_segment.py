@@ -41,7 +41,7 @@ def test_a_very_long_text_is_cut_into_bounded_units() -> None:
 # written before the candidates were built: on the wall "My experience with Voltera: The agent
 # just hung up on me and …, the battery easily lasts two days." was one unit that read +0.99.
 # Measured on held-out rows, no split candidate passed the rule (comma/"and" splits cost 3-class
-# 1.3-4.8 points; colon and semicolon splits moved nothing but one figure, -0.54), so these are
+# up to 4.8 points; colon and semicolon splits moved nothing but one figure, -0.54), so these are
 # strict xfails: the segmenter does not do this, by choice.
 NOT_CHOSEN = pytest.mark.xfail(strict=True, reason="not chosen by the rule, docs/quality.md")
 
