@@ -10,7 +10,7 @@ import json
 import time
 import tomllib
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -26,12 +26,17 @@ from sentiment.classifier import (
     load_classifier,
 )
 from sentiment.encoder import Encoder, Quantize
-from sentiment.labels import label_for, message_score
-from sentiment.phases import GENERAL, PhaseMatcher, PhaseSpec
-from sentiment.pipeline import ModelRoute, RoutedClassifier, routed_classifier
+from sentiment.labels import NEGATIVE, NEUTRAL, POSITIVE, label_for, message_score
+from sentiment.phases import GENERAL, PhaseKeywords, PhaseMatcher, PhaseSpec
+from sentiment.pipeline import (
+    PHASE_CUTS,
+    Analyzer,
+    ModelRoute,
+    RoutedClassifier,
+    routed_classifier,
+)
 from sentiment.segment import split_units
 
-NEGATIVE, NEUTRAL, POSITIVE = "negative", "neutral", "positive"
 BINARY = "binary"  # gold pos/neg; the prediction is the sign of the score
 THREE_CLASS = "3-class"  # gold pos/neu/neg; the prediction is the model's label (neutral band)
 PHASE = "phase"  # gold journey phase; the prediction is the phase matcher's
@@ -305,6 +310,7 @@ class DatasetSpec:
     phases: tuple[PhaseSpec, ...] = ()  # empty: the default (demo) phases
     split_rule: str = "id % 5 == 0"
     multi_label_phases: bool = False  # gold: a set of phases per row (evaluate_phase_sets)
+    opinions: tuple[str, str] | None = None  # (file, language): per-phase polarity (phase_polarity)
 
 
 DATASETS: dict[str, DatasetSpec] = {
@@ -319,6 +325,7 @@ DATASETS: dict[str, DatasetSpec] = {
             read_phases=read_semeval_phases_nl,
             phases=eval_phases("restaurant"),
             multi_label_phases=True,
+            opinions=("sentences_nl.csv", "nl"),
         ),
         DatasetSpec(
             "en-semeval2016-restaurant-absa",
@@ -328,6 +335,7 @@ DATASETS: dict[str, DatasetSpec] = {
             read_phases=read_semeval_phases_en,
             phases=eval_phases("restaurant"),
             multi_label_phases=True,
+            opinions=("sentences_en.csv", "en"),
         ),
         DatasetSpec(
             "en-twitter-us-airline-sentiment",
@@ -474,12 +482,14 @@ def predict_all(
     aggregate: str = TEXT,
     chunk: int = 256,
     progress: bool = True,
+    phases_of: Callable[[str], Collection[str]] | None = None,
 ) -> list[Prediction]:
     """Predictions in input order, in chunks of similar length so the bar moves and padding
     stays small. `units` scores each unit and combines them with the text read whole
-    (labels.message_score), as the Analyzer scores a message."""
+    (labels.message_score), as the Analyzer scores a message; `phases_of`: the phases'
+    keywords, to cut clauses about different phases as the Analyzer does (split_units)."""
     if aggregate == UNITS:
-        units_of = [split_units(text) or [text] for text in texts]
+        units_of = [split_units(text, phases_of) or [text] for text in texts]
         flat = [unit for units in units_of for unit in units]
         several = [i for i, units in enumerate(units_of) if len(units) > 1]
         both = predict_all(
@@ -518,15 +528,17 @@ def predict_routed(
     *,
     aggregate: str = TEXT,
     progress: bool = True,
+    phases_of: Callable[[str], Collection[str]] | None = None,
 ) -> list[Prediction]:
     """predict_all; per unit, a RoutedClassifier routes each whole text and its units go to that
     text's model, as the Analyzer routes a message."""
+
+    def predict(model: Classifier, part: Sequence[str]) -> list[Prediction]:
+        return predict_all(model, part, aggregate=aggregate, progress=progress, phases_of=phases_of)
+
     if aggregate == TEXT or not isinstance(classifier, RoutedClassifier):
-        return predict_all(classifier, texts, aggregate=aggregate, progress=progress)
-    return classifier.predict_with(
-        texts,
-        lambda model, part: predict_all(model, part, aggregate=aggregate, progress=progress),
-    )
+        return predict(classifier, texts)
+    return classifier.predict_with(texts, predict)
 
 
 def evaluate(
@@ -752,6 +764,7 @@ def run_eval(
     quantize: Quantize = "none",
     phase_model: Path | None = None,
     routes: Sequence[ModelRoute] = (),
+    phase_cuts: bool = PHASE_CUTS,
 ) -> list[Report]:
     """Every report the set supports, on its test split (the first `limit` test rows by id).
 
@@ -760,10 +773,13 @@ def run_eval(
 
     Phase sets use `phase_specs` where given (e.g. --phase-config), else their own evaluation
     configuration, else the demo configuration's phases; with the learned `phase_model` (by
-    default the one that comes with a model folder, own-vN/phases) where there is one."""
+    default the one that comes with a model folder, own-vN/phases) where there is one. Those
+    phases' keywords also cut a unit where its clauses name different phases (`phase_cuts`,
+    as the Analyzer), and sets with phase opinions get the Analyzer's per-phase polarity."""
     spec, folder = find_dataset(dataset)
     encoder = Encoder(batch_size=64, quantize=quantize)
     reports: list[Report] = []
+    specs = tuple(phase_specs or ()) or spec.phases or default_phases()
     if spec.read is not None and spec.tasks:
         examples = in_test_split(spec.read(folder))[:limit]
         classifier = routed_classifier(
@@ -772,7 +788,11 @@ def run_eval(
         # One pass over the test rows serves every task: binary only drops neutral gold rows.
         started = time.perf_counter()
         predictions = predict_routed(
-            classifier, [e.text for e in examples], aggregate=aggregate, progress=progress
+            classifier,
+            [e.text for e in examples],
+            aggregate=aggregate,
+            progress=progress,
+            phases_of=PhaseKeywords(specs) if phase_cuts else None,
         )
         seconds = time.perf_counter() - started
         reports += [
@@ -792,7 +812,6 @@ def run_eval(
             for task in spec.tasks
         ]
     if phases and spec.read_phases is not None:
-        specs = tuple(phase_specs or ()) or spec.phases or default_phases()
         from sentiment.adapted import learned_phases
 
         learned = learned_phases(model, phase_model, quantize=quantize)
@@ -801,6 +820,70 @@ def run_eval(
         phase_eval = evaluate_phase_sets if spec.multi_label_phases else evaluate_phases
         report = phase_eval(matcher, phase_examples, dataset=spec.folder, progress=progress)
         reports.append(replace(report, split_rule=spec.split_rule))
+    if phases and spec.opinions is not None:
+        from sentiment.adapted import BUILTIN_LORA, phase_model_of
+
+        # evaluate's own model names → what the Analyzer (classifier.load_classifier) loads
+        aliases = {"head": "builtin-head", "lora": str(BUILTIN_LORA)}
+        analyzer = Analyzer(
+            specs,
+            model=aliases.get(model, model),
+            routes=routes,
+            quantize=quantize,
+            phase_model=phase_model or phase_model_of(model),
+            phase_cuts=phase_cuts,
+        )
+        reports += phase_polarity_reports(spec, folder, analyzer, limit=limit, progress=progress)
+    return reports
+
+
+def phase_polarity_reports(
+    spec: DatasetSpec,
+    folder: Path,
+    analyzer: Analyzer,
+    *,
+    split: str = "test",
+    limit: int | None = None,
+    progress: bool = True,
+) -> list[Report]:
+    """Per-phase polarity (sentiment.phase_polarity) of the set's `split`, as the Analyzer reads
+    each message: sentences and reviews, 3-class and binary."""
+    from sentiment import phase_polarity as pp
+
+    assert spec.opinions is not None
+    file, language = spec.opinions
+    reports = []
+    for level in pp.LEVELS:
+        examples = [
+            e
+            for e in pp.read_phase_opinions(folder / file, language, level, semeval_category_phase)
+            if e.split == split
+        ][:limit]
+        started = time.perf_counter()
+        results = pp.analyze_all(analyzer, examples, progress=progress)
+        seconds = time.perf_counter() - started
+        for task in (THREE_CLASS, BINARY):
+            outcome = pp.pair_outcome(examples, results, task)
+            reports.append(
+                Report(
+                    dataset=spec.folder,
+                    task=f"phase polarity · {level} · {task}",
+                    model=analyzer.model_name,
+                    overall=score(outcome.gold, outcome.predicted, _labels_for(task)),
+                    by_language={},
+                    seconds=seconds,
+                    note=(
+                        f"{len(examples)} messages, {len(outcome.gold)} (message, phase) pairs;"
+                        f" {outcome.mixed} mixed ones left out; phase cuts "
+                        f"{'on' if analyzer.phase_cuts else 'off'}"
+                    ),
+                    extra={
+                        "phase found": outcome.found,
+                        "accuracy where found": outcome.accuracy_where_found,
+                    },
+                    split_rule=spec.split_rule,
+                )
+            )
     return reports
 
 
@@ -857,6 +940,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="a phase adapter folder (sentiment.finetune --task phase, or an own model's "
         "phases/) for the phase assignment; default: the one in --model's folder, if any",
     )
+    parser.add_argument(
+        "--phase-cuts",
+        choices=["on", "off"],
+        default="on" if PHASE_CUTS else "off",
+        help="cut a unit where its clauses name different phases by keyword, as the Analyzer "
+        "(segment.cut_by_phase; default: the Analyzer's)",
+    )
     parser.add_argument("--json", type=Path, help="also write the reports to this JSON file")
     args = parser.parse_args(argv)
     try:
@@ -870,6 +960,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             quantize=args.quantize,
             phase_model=args.phase_model,
             routes=[_route(parser, text) for text in args.route],
+            phase_cuts=args.phase_cuts == "on",
         )
     except DatasetError as exc:
         parser.error(str(exc))

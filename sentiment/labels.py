@@ -7,14 +7,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 NEUTRAL_BAND = 0.2  # |score| below this reads as neutral
+NEGATIVE, NEUTRAL, POSITIVE = "negative", "neutral", "positive"
 
 
 def label_for(score: float) -> str:
     if score <= -NEUTRAL_BAND:
-        return "negative"
+        return NEGATIVE
     if score >= NEUTRAL_BAND:
-        return "positive"
-    return "neutral"
+        return POSITIVE
+    return NEUTRAL
 
 
 def message_score(unit_scores: Sequence[float], whole: float | None = None) -> float | None:

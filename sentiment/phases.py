@@ -119,6 +119,37 @@ class PhaseSpec:
     examples: tuple[str, ...] = ()  # example phrases customers write; prototypes only
 
 
+class PhaseKeywords:
+    """The configured phases' keywords, matched as the module doc says; no model needed, so the
+    segmenter can ask it too (segment.split_units, `phases_of`)."""
+
+    def __init__(self, phases: Sequence[PhaseSpec]) -> None:
+        self.keys = tuple(phase.key for phase in phases)
+        self._words: dict[str, set[int]] = {}  # form → phases
+        self._patterns: dict[int, re.Pattern[str]] = {}
+        for index, phase in enumerate(phases):
+            # One plain word: a look-up of its forms (fast); phrases and wildcards: a regex.
+            complex_keywords = []
+            for keyword in (k for k in phase.keywords if k.strip("* ")):
+                word = keyword.strip().lower()
+                if _WORD.fullmatch(word):
+                    for form in inflections(word):
+                        self._words.setdefault(form, set()).add(index)
+                else:
+                    complex_keywords.append(keyword)
+            if complex_keywords:
+                self._patterns[index] = re.compile(
+                    "|".join(keyword_regex(k) for k in complex_keywords), re.IGNORECASE
+                )
+
+    def __call__(self, text: str) -> tuple[str, ...]:
+        """The phases whose keywords occur in the text (handles and URLs left out), in order."""
+        searched = _NOT_SEARCHED.sub(" ", text).lower()
+        found = {i for word in _WORD.findall(searched) for i in self._words.get(word, ())}
+        found |= {i for i, pattern in self._patterns.items() if pattern.search(searched)}
+        return tuple(self.keys[i] for i in sorted(found))
+
+
 @dataclass
 class PhaseMatcher:
     """Keyword evidence plus embedding similarity to each phase's prototypes (module doc)."""
@@ -131,29 +162,16 @@ class PhaseMatcher:
     general_margin: float = 0.2  # how much closer than to GENERIC_STATEMENTS, without keyword
     learned: AdaptedModel | None = None  # a phase model from the team's labels (module doc)
     learned_keyword_weight: float = 0.25
-    _patterns: dict[str, re.Pattern[str]] = field(init=False, default_factory=dict)
-    _words: dict[str, set[int]] = field(init=False, default_factory=dict)  # form → phases
+    keywords: PhaseKeywords = field(init=False)
     _prototypes: torch.Tensor = field(init=False)
     _owners: torch.Tensor = field(init=False)
     _generic: torch.Tensor = field(init=False)
 
     def __post_init__(self) -> None:
+        self.keywords = PhaseKeywords(self.phases)
         exemplars: list[str] = []
         owners: list[int] = []
         for index, phase in enumerate(self.phases):
-            # One plain word: a look-up of its forms (fast); phrases and wildcards: a regex.
-            complex_keywords = []
-            for keyword in (k for k in phase.keywords if k.strip("* ")):
-                word = keyword.strip().lower()
-                if _WORD.fullmatch(word):
-                    for form in inflections(word):
-                        self._words.setdefault(form, set()).add(index)
-                else:
-                    complex_keywords.append(keyword)
-            if complex_keywords:
-                self._patterns[phase.key] = re.compile(
-                    "|".join(keyword_regex(k) for k in complex_keywords), re.IGNORECASE
-                )
             for text in dict.fromkeys(
                 (*phase.descriptions, *phase.examples, *(k.strip("*") for k in phase.keywords))
             ):
@@ -166,11 +184,7 @@ class PhaseMatcher:
 
     def keyword_phases(self, text: str) -> tuple[str, ...]:
         """The phases whose keywords occur in the text (handles and URLs left out)."""
-        searched = _NOT_SEARCHED.sub(" ", text).lower()
-        found = {i for word in _WORD.findall(searched) for i in self._words.get(word, ())}
-        keys = {phase.key: i for i, phase in enumerate(self.phases)}
-        found |= {keys[k] for k, pattern in self._patterns.items() if pattern.search(searched)}
-        return tuple(self.phases[i].key for i in sorted(found))
+        return self.keywords(text)
 
     def similarities(self, embeddings: torch.Tensor) -> torch.Tensor:
         """Per unit × phase: the highest cosine similarity to any of the phase's prototypes."""

@@ -26,6 +26,10 @@ from sentiment.language import detect_languages
 from sentiment.phases import PhaseMatcher, PhaseSpec
 from sentiment.segment import split_units
 
+# Cut a sentence where its clauses name different phases by keyword (segment.cut_by_phase);
+# chosen by the rule in docs/quality.md ("Units and the message score").
+PHASE_CUTS = False
+
 
 @dataclass(frozen=True)
 class TextInput:
@@ -163,14 +167,17 @@ class Analyzer:
         routes: Sequence[ModelRoute] = (),
         phase_model: str | Path | None = None,
         read_whole: bool = True,
+        phase_cuts: bool = PHASE_CUTS,
     ) -> None:
         """`quantize`: "int8" (CPU) or "fp16" (CUDA) for the phase encoder and the classifiers.
         Each distinct model of `model` and `routes` is loaded once. `phase_model`: a phase
         adapter learned from the team's phase labels (an own model's phases/, PhaseMatcher).
         `model = "builtin"` adds BUILTIN_ROUTES after `routes`. `read_whole`: a message of several
         units is also read whole for its score (labels.message_score); False keeps the units'
-        mean and saves that pass."""
+        mean and saves that pass. `phase_cuts`: a sentence is also cut into clauses where they
+        name different phases by keyword (segment.cut_by_phase)."""
         self.read_whole = read_whole
+        self.phase_cuts = phase_cuts
         self.encoder = Encoder(
             batch_size=batch_size, max_length=max_length, device=device, quantize=quantize
         )
@@ -211,8 +218,9 @@ class Analyzer:
     def analyze(self, items: Sequence[TextInput]) -> list[MessageAnalysis]:
         texts = [_clean(item.text) for item in items]
         languages = detect_languages(texts, [item.language for item in items])
+        phases_of = self.matcher.keywords if self.phase_cuts else None
         units_of = [
-            split_units(text) if item.role in (None, "customer") else []
+            split_units(text, phases_of) if item.role in (None, "customer") else []
             for item, text in zip(items, texts, strict=True)
         ]
         flat = [unit for units in units_of for unit in units]

@@ -1,10 +1,15 @@
 """Splitting a message into units (sentences, contrast clauses) that each get a phase and a score.
 
-"Mooie laptop, maar de bezorger was te laat" is two units: the "maar"/"but" turns the sentiment."""
+"Mooie laptop, maar de bezorger was te laat" is two units: the "maar"/"but" turns the sentiment.
+Given the phases' keywords (`phases_of`), a sentence is also cut at a comma, semicolon, colon or
+"and"/"en" where the two sides name different phases: "the agent hung up on me, the battery
+lasts two days" is a service unit and a use unit. Every other comma and "and" stays inside its
+unit: cutting them all cost message accuracy (docs/quality.md, "Units and the message score")."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Collection
 
 # Tokens whose dots are not sentence ends: abbreviations (nl/en), URLs, e-mail-like and decimals.
 _ABBREVIATIONS = (
@@ -45,14 +50,19 @@ _CONTRAST = re.compile(
     r"[,;]?\s+(?=(?:maar|echter|alleen jammer|helaas|but|however|although|though|though,)\b)",
     re.IGNORECASE,
 )
+# Where a unit may be cut when its two sides name different phases; "and"/"en" stays with the
+# clause it introduces. A colon or comma needs a space after it ("12:30", "12,99" never cut).
+_PHASE_CUT = re.compile(r"\s*[,;]\s+|:\s+|\s+(?=(?:and|en)\b)", re.IGNORECASE)
 _MIN_WORDS = 2
 _MAX_CHARS = (
     1000  # a unit longer than this is cut at word boundaries: models read 128 tokens anyway
 )
 
 
-def split_units(text: str) -> list[str]:
-    """Sentences, then contrast clauses; empty input gives no units."""
+def split_units(text: str, phases_of: Callable[[str], Collection[str]] | None = None) -> list[str]:
+    """Sentences, then contrast clauses; empty input gives no units. With `phases_of` (the
+    phases whose keywords a text holds, phases.PhaseKeywords) also clauses about different
+    phases (cut_by_phase)."""
     text = text.strip()
     if not text:
         return []
@@ -79,7 +89,33 @@ def split_units(text: str) -> list[str]:
             else:
                 merged.append(clause)
         units.extend(_show(c).strip(" ,;") for c in merged)
-    return [chunk for unit in units if unit for chunk in _cut(unit)]
+    units = [chunk for unit in units if unit for chunk in _cut(unit)]
+    if phases_of is None:
+        return units
+    return [piece for unit in units for piece in cut_by_phase(unit, phases_of)]
+
+
+def cut_by_phase(unit: str, phases_of: Callable[[str], Collection[str]]) -> list[str]:
+    """The unit cut at ", ", ";", ": " and before "and"/"en" into pieces; walking left to right,
+    a piece of two words or more starts a new unit only where it and the unit so far each name
+    phases by keyword and share none, else it joins the unit so far."""
+    starts = [0] + [m.end() if m.group().strip() else m.start() for m in _PHASE_CUT.finditer(unit)]
+    ends = [m.start() for m in _PHASE_CUT.finditer(unit)] + [len(unit)]
+    pieces = [(a, b) for a, b in zip(starts, ends, strict=True) if unit[a:b].strip()]
+    if len(pieces) < 2:
+        return [unit]
+    groups: list[list[int]] = [[pieces[0][0], pieces[0][1]]]
+    named = set(phases_of(unit[pieces[0][0] : pieces[0][1]]))
+    for start, end in pieces[1:]:
+        piece = unit[start:end]
+        mine = set(phases_of(piece))
+        if mine and named and not mine & named and len(piece.split()) >= _MIN_WORDS:
+            groups.append([start, end])
+            named = mine
+        else:
+            groups[-1][1] = end
+            named |= mine
+    return [unit[a:b].strip(" ,;") for a, b in groups]
 
 
 def _cut(unit: str) -> list[str]:

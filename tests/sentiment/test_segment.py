@@ -89,3 +89,67 @@ def test_short_lists_stay_one_unit() -> None:
     assert split_units("Snel, netjes en goedkoop geleverd.") == [
         "Snel, netjes en goedkoop geleverd."
     ]
+
+
+# Clauses cut where they name different phases (segment.cut_by_phase), the third rule in
+# docs/quality.md ("Units and the message score"); written before it was measured. The phases'
+# keywords decide, as a CX manager configures them; no model is needed.
+@pytest.fixture(scope="module")
+def keywords():  # type: ignore[no-untyped-def]
+    from sentiment.phases import PhaseKeywords, PhaseSpec
+
+    return PhaseKeywords(
+        [
+            PhaseSpec("delivery", keywords=("bezorger", "courier", "delivered", "te laat")),
+            PhaseSpec("use", keywords=("laptop", "battery", "accu", "werkt")),
+            PhaseSpec("service", keywords=("chat", "agent", "klantenservice")),
+        ]
+    )
+
+
+def test_clauses_about_different_phases_become_units(keywords) -> None:  # type: ignore[no-untyped-def]
+    assert split_units(
+        "The agent hung up on me twice, the battery easily lasts two days.", keywords
+    ) == ["The agent hung up on me twice", "the battery easily lasts two days."]
+    assert split_units(
+        "mooie laptop, maar de bezorger was twee dagen te laat en de chat zei alleen sorry",
+        keywords,
+    ) == ["mooie laptop", "maar de bezorger was twee dagen te laat", "en de chat zei alleen sorry"]
+    assert split_units("De accu werkt prima; de klantenservice is onbereikbaar.", keywords) == [
+        "De accu werkt prima",
+        "de klantenservice is onbereikbaar.",
+    ]
+
+
+def test_a_lead_in_without_a_phase_stays_with_the_clause_after_it(keywords) -> None:  # type: ignore[no-untyped-def]
+    assert split_units(
+        "My experience: the agent just hung up on me and the dishwasher was delivered late, "
+        "the battery lasts two days.",
+        keywords,
+    ) == [
+        "My experience: the agent just hung up on me",
+        "and the dishwasher was delivered late",
+        "the battery lasts two days.",
+    ]
+
+
+def test_same_phase_clauses_lists_and_clauses_without_keywords_stay_one_unit(keywords) -> None:  # type: ignore[no-untyped-def]
+    for text in (
+        "Fast, friendly and cheap.",
+        "The courier was late and the courier was rude.",
+        "Ik wachtte een uur en niemand nam op.",
+        "The chat was slow, the agent was rude and nobody called back.",
+    ):
+        assert split_units(text, keywords) == split_units(text) == [text]
+
+
+def test_times_decimals_and_words_that_start_with_en_are_never_cut(keywords) -> None:  # type: ignore[no-untyped-def]
+    assert split_units("Courier came at 12:30, battery at 12,5 percent enough.", keywords) == [
+        "Courier came at 12:30",
+        "battery at 12,5 percent enough.",
+    ]
+    assert split_units("De bezorger enkel de laptop.", keywords) == ["De bezorger enkel de laptop."]
+
+
+def test_a_one_word_piece_never_stands_alone(keywords) -> None:  # type: ignore[no-untyped-def]
+    assert split_units("The agent was rude, battery.", keywords) == ["The agent was rude, battery."]
