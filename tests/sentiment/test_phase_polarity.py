@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sentiment.evaluate import run_eval, semeval_category_phase
+from sentiment.evaluate import default_phases, run_eval, semeval_category_phase
 from sentiment.phase_polarity import (
     NOT_FOUND,
     REVIEWS,
@@ -152,3 +152,31 @@ def test_the_evaluation_reads_each_phase_of_a_review_as_the_analyzer_does(
     assert {"phase polarity · sentences · 3-class", "phase polarity · reviews · 3-class"} <= set(
         by_task
     )
+
+
+@pytest.mark.slow
+def test_phases_without_the_sets_own_keys_give_way_to_the_sets_own(tmp_path: Path) -> None:
+    """`cxpulse eval` passes the configured (webshop) phases; the gold names restaurant phases,
+    so the per-phase polarity is read with the set's own configuration."""
+    _write(
+        tmp_path / "en-semeval2016-restaurant-absa" / "sentences_en.csv",
+        [
+            [
+                "test",
+                "r1",
+                "r1:1",
+                "The pasta was cold and bland.",
+                "negative",
+                _opinions(("FOOD#QUALITY", "negative")),
+            ]
+        ],
+    )
+    reports = run_eval(
+        tmp_path / "en-semeval2016-restaurant-absa",
+        "builtin",
+        progress=False,
+        phase_specs=default_phases(),
+    )
+    (sentence,) = [r for r in reports if r.task == "phase polarity · sentences · binary"]
+    assert sentence.overall.n == 1
+    assert sentence.extra["phase found"] == 1.0  # "food" is no webshop phase
