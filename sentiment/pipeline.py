@@ -26,8 +26,9 @@ from sentiment.language import detect_languages
 from sentiment.phases import PhaseMatcher, PhaseSpec
 from sentiment.segment import split_units
 
-# Cut a sentence where its clauses name different phases by keyword (segment.cut_by_phase);
-# chosen by the rule in docs/quality.md ("Units and the message score").
+# Cut a sentence where its clauses name different phases by keyword (segment.cut_by_phase).
+# Off: measured by the third rule in docs/quality.md ("Units and the message score"), it made
+# every held-out per-phase polarity figure lower. `sentiment.evaluate --phase-cuts on` measures it.
 PHASE_CUTS = False
 
 
