@@ -858,9 +858,7 @@ def phase_polarity_reports(
     reports = []
     for level in pp.LEVELS:
         examples = [
-            e
-            for e in pp.read_phase_opinions(folder / file, language, level, semeval_category_phase)
-            if e.split == split
+            e for e in pp.read_phase_opinions(folder / file, language, level) if e.split == split
         ][:limit]
         started = time.perf_counter()
         results = pp.analyze_all(analyzer, examples, progress=progress)

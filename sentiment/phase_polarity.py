@@ -16,15 +16,15 @@ gold pairs, and "phase found" / "accuracy where found" tell the two failures apa
 
 from __future__ import annotations
 
-import csv
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm import tqdm
 
+from sentiment.evaluate import BINARY, _rows, semeval_category_phase
 from sentiment.labels import NEGATIVE, NEUTRAL, POSITIVE, label_for
 from sentiment.phases import GENERAL
 from sentiment.pipeline import Analyzer, MessageAnalysis, TextInput
@@ -32,7 +32,6 @@ from sentiment.pipeline import Analyzer, MessageAnalysis, TextInput
 NOT_FOUND = "not found"  # the Analyzer gave no unit of the message this phase
 SENTENCES, REVIEWS = "sentences", "reviews"
 LEVELS = (SENTENCES, REVIEWS)
-_BINARY, _THREE_CLASS = "binary", "3-class"  # as sentiment.evaluate's tasks
 
 
 @dataclass(frozen=True)
@@ -45,13 +44,11 @@ class PhaseOpinions:
     mixed: int = 0  # phases left out: a positive and a negative opinion
 
 
-def phase_gold(
-    opinions: Iterable[tuple[str, str]], phase_of: Callable[[str], str]
-) -> tuple[dict[str, str], int]:
+def phase_gold(opinions: Iterable[tuple[str, str]]) -> tuple[dict[str, str], int]:
     """(phase → gold polarity, number of mixed phases) from (category, polarity) pairs."""
     by_phase: dict[str, set[str]] = defaultdict(set)
     for category, polarity in opinions:
-        phase = phase_of(category)
+        phase = semeval_category_phase(category)
         if phase == GENERAL:
             continue
         # SemEval's "conflict" is an opinion both ways at once
@@ -69,16 +66,13 @@ def phase_gold(
     return gold, mixed
 
 
-def read_phase_opinions(
-    path: Path, language: str, level: str, phase_of: Callable[[str], str]
-) -> Iterator[PhaseOpinions]:
+def read_phase_opinions(path: Path, language: str, level: str) -> Iterator[PhaseOpinions]:
     """Messages with at least one phase opinion from a SemEval sentences_*.csv, at `level`."""
     if level not in LEVELS:
         raise ValueError(f"level {level!r}: expected one of {', '.join(LEVELS)}")
     reviews: dict[str, list[dict[str, str]]] = {}
-    with path.open(encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle):
-            reviews.setdefault(row["review_id"], []).append(row)
+    for row in _rows(path):
+        reviews.setdefault(row["review_id"], []).append(row)
 
     def opinions(row: dict[str, str]) -> list[tuple[str, str]]:
         return [(o["category"], o["polarity"]) for o in json.loads(row["opinions_json"] or "[]")]
@@ -86,13 +80,13 @@ def read_phase_opinions(
     for review_id, rows in reviews.items():
         if level == SENTENCES:
             for row in rows:
-                gold, mixed = phase_gold(opinions(row), phase_of)
+                gold, mixed = phase_gold(opinions(row))
                 if gold or mixed:
                     yield PhaseOpinions(
                         row["sentence_id"], row["text"], language, row["split"], gold, mixed
                     )
         else:
-            gold, mixed = phase_gold((o for row in rows for o in opinions(row)), phase_of)
+            gold, mixed = phase_gold(o for row in rows for o in opinions(row))
             if gold or mixed:
                 text = " ".join(row["text"].strip() for row in rows)
                 yield PhaseOpinions(review_id, text, language, rows[0]["split"], gold, mixed)
@@ -138,13 +132,13 @@ def pair_outcome(
     predicted: list[str] = []
     for example, result in zip(examples, results, strict=True):
         for phase, polarity in sorted(example.gold.items()):
-            if task == _BINARY and polarity == NEUTRAL:
+            if task == BINARY and polarity == NEUTRAL:
                 continue
             value = result.phase_scores.get(phase)
             gold.append(polarity)
             if value is None:
                 predicted.append(NOT_FOUND)
-            elif task == _BINARY:
+            elif task == BINARY:
                 predicted.append(POSITIVE if value >= 0 else NEGATIVE)
             else:
                 predicted.append(label_for(value))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sentiment.evaluate import default_phases, run_eval, semeval_category_phase
+from sentiment.evaluate import default_phases, run_eval
 from sentiment.phase_polarity import (
     NOT_FOUND,
     REVIEWS,
@@ -47,7 +47,6 @@ def test_gold_is_the_phase_polarity_with_mixed_and_general_left_out() -> None:
             ("RESTAURANT#PRICES", "conflict"),  # SemEval's both-ways opinion
             ("RESTAURANT#GENERAL", "positive"),  # the place as a whole: no phase
         ],
-        semeval_category_phase,
     )
     assert gold == {"service": "negative", "ambience": "neutral"}
     assert mixed == 2
@@ -84,18 +83,18 @@ def test_sentences_and_whole_reviews_are_read_in_order_with_their_split(tmp_path
             ],
         ],
     )
-    sentences = list(read_phase_opinions(path, "en", SENTENCES, semeval_category_phase))
+    sentences = list(read_phase_opinions(path, "en", SENTENCES))
     assert [(s.id, s.gold, s.split) for s in sentences] == [
         ("r1:2", {"service": "negative"}, "train"),
         ("r1:3", {"food": "positive"}, "train"),
         ("r2:1", {"ambience": "positive"}, "test"),
     ]
-    reviews = list(read_phase_opinions(path, "en", REVIEWS, semeval_category_phase))
+    reviews = list(read_phase_opinions(path, "en", REVIEWS))
     assert reviews[0].text == "We went on a Friday. The waiter was rude. The steak was great."
     assert reviews[0].gold == {"service": "negative", "food": "positive"}
     assert [(r.id, r.split) for r in reviews] == [("r1", "train"), ("r2", "test")]
     with pytest.raises(ValueError, match="level 'words'"):
-        list(read_phase_opinions(path, "en", "words", semeval_category_phase))
+        list(read_phase_opinions(path, "en", "words"))
 
 
 def _analysis(**phase_scores: float) -> MessageAnalysis:
