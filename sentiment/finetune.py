@@ -11,7 +11,7 @@ import json
 import random
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -358,8 +358,7 @@ def calibrate_neutral(
         _logits(model, tokenizer, items, max_length), gold, LABELS, label_values(LABELS)
     )
     assert fitted is not None  # why_not_fitted said it can be
-    with torch.no_grad():
-        model.head.bias[list(LABELS).index("neutral")] += fitted.offset
+    apply_neutral_offset(model, fitted.offset)
     return {
         "offset": fitted.offset,
         "chosen_on": f"the {fitted.rows} held-out (early-stopping) rows",
@@ -368,6 +367,12 @@ def calibrate_neutral(
         "accuracy_after": fitted.accuracy_after,
         "applied": "added to head.bias of the neutral class",
     }
+
+
+def apply_neutral_offset(model: SentimentModel, offset: float) -> None:
+    """Add a fitted neutral offset (sentiment.calibration) to the head's neutral bias."""
+    with torch.no_grad():
+        model.head.bias[list(LABELS).index("neutral")] += offset
 
 
 def _class_weights(items: Sequence[LabelledText], labels: Sequence[str]) -> torch.Tensor:
@@ -398,6 +403,8 @@ def train(
     adapter_init: dict[str, torch.Tensor] | None = None,
     adapter_scaling: float | None = None,
     labels: Sequence[str] = LABELS,
+    on_epoch: Callable[[int, SentimentModel, PreTrainedTokenizerBase], None] | None = None,
+    stop_after: int | None = None,
 ) -> tuple[SentimentModel, History]:
     """Train LoRA (or, with config.method "full", the whole encoder) + head; keep the epoch
     with the best held-out macro-F1.
@@ -410,7 +417,11 @@ def train(
     head from a trained adapter (the shipped one) and learn on from there. With method "full"
     the LoRA factors are merged into the encoder first (`adapter_scaling`, default alpha / rank,
     as the adapter's adapter.json says) and the whole encoder learns on; a full model's own
-    encoder weights ("encoder.*", continue_from) are loaded as they are."""
+    encoder weights ("encoder.*", continue_from) are loaded as they are.
+
+    `on_epoch(epoch, model, tokenizer)` is called at the start (epoch 0) and after every epoch
+    (sentiment.crossval scores its fold there). `stop_after`: run config.epochs' learning-rate
+    schedule but stop after this many epochs (0: train nothing), keeping the last one."""
     if config.threads:
         torch.set_num_threads(config.threads)
     random.seed(config.seed)
@@ -453,10 +464,13 @@ def train(
         history.best_macro_f1 = start["macro_f1"]
         if progress:
             print(json.dumps({"epoch": 0, **{k: round(v, 4) for k, v in start.items()}}))
+    if on_epoch is not None:
+        on_epoch(0, model, tokenizer)
     rng = random.Random(config.seed)
     step, stale = 0, 0
     model.train()
-    for epoch in range(1, config.epochs + 1):
+    last = config.epochs if stop_after is None else min(stop_after, config.epochs)
+    for epoch in range(1, last + 1):
         started, cpu_started, running, seen = time.perf_counter(), time.process_time(), 0.0, 0
         bar = tqdm(total=steps_per_epoch, desc=f"epoch {epoch}", disable=not progress)
         for batch in _batches(train_items, config.batch_size, rng):
@@ -491,6 +505,8 @@ def train(
         history.epochs.append(record)
         if progress:
             print(json.dumps({k: round(v, 4) for k, v in record.items()}))
+        if on_epoch is not None:
+            on_epoch(epoch, model, tokenizer)
         if not held_out or record["macro_f1"] > history.best_macro_f1:
             history.best_epoch, history.best_macro_f1 = epoch, record.get("macro_f1", -1.0)
             best_state, stale = _trainable_state(model), 0
@@ -668,6 +684,7 @@ def save_adapter(
     held_out: str,
     labels: Sequence[str] = LABELS,
     name: str | None = None,  # default "builtin:<the base's model name>+lora"
+    cross_validation: dict[str, Any] | None = None,  # sentiment.crossval's summary()
 ) -> None:
     tensors, scaling = adapter_tensors(model)
     out.mkdir(parents=True, exist_ok=True)
@@ -686,6 +703,12 @@ def save_adapter(
     )
     warm = "head warm-started from logistic regression on frozen embeddings; "
     warm = warm if config.warm_start else ""
+    chosen = (
+        f"epoch by the macro-F1 of {cross_validation['folds']}-fold cross-validation's "
+        "out-of-fold predictions, then trained on all rows up to it"
+        if cross_validation
+        else "best epoch by held-out macro-F1"
+    )
     meta = {
         "name": name or f"builtin:{bases.MODEL_NAMES[config.base]}+lora",
         "labels": list(labels),
@@ -694,8 +717,7 @@ def save_adapter(
         "pooling": f"mean over tokens, L2-normalised, then linear head ({len(labels)} classes)",
         "trained_on": trained_on,
         "held_out": held_out,
-        "method": f"{how} + linear head; {warm}AdamW, balanced class weights, best epoch by "
-        "held-out macro-F1",
+        "method": f"{how} + linear head; {warm}AdamW, balanced class weights, {chosen}",
         "config": asdict(config),
         "history": {
             "best_epoch": history.best_epoch,
@@ -712,6 +734,8 @@ def save_adapter(
             "scaling": scaling,
             "targets": list(config.targets),
         }
+    if cross_validation:
+        meta["cross_validation"] = cross_validation
     if history.calibration is not None:
         meta["calibration"] = {"neutral_logit_offset": history.calibration}
     (out / META).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
@@ -772,6 +796,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         default=0.1,
         help="with --train-set: share of the (sampled) train rows held out for early stopping "
         "(at least 20 rows; default 0.1)",
+    )
+    parser.add_argument(
+        "--folds",
+        type=int,
+        metavar="K",
+        help="with --train-set: instead of holding rows out, choose the epoch and the neutral "
+        "offset by K-fold cross-validation over all the train rows, then train on all of them "
+        "(K + 1 trainings; sentiment.crossval)",
     )
     parser.add_argument(
         "--no-calibrate",
@@ -950,6 +982,9 @@ def _train_on_set(args: argparse.Namespace, config: FinetuneConfig) -> None:
     folder, examples = read_train_split(args.train_set, args.task)
     labels = sorted({e.gold for e in examples}) if args.task == "phase" else LABELS
     sample = sample_train(examples, args.limit_train, config.seed)
+    if args.folds:
+        _cross_validate_on_set(args, config, folder, labels, sample)
+        return
     fit, held = carve_held_out(sample, args.held_out_share, config.seed)
     train_items, held_out = as_labelled(fit), as_labelled(held)
     drawn = f", seeded sample of {len(sample)} (seed {config.seed})" if args.limit_train else ""
@@ -958,20 +993,9 @@ def _train_on_set(args: argparse.Namespace, config: FinetuneConfig) -> None:
         f"{dict(Counter(t.label for t in train_items))}; held out for early stopping: "
         f"{len(held_out)} {dict(Counter(t.label for t in held_out))}"
     )
-    init: dict[str, torch.Tensor] | None = None
     trained_on = {f"{folder} train split{drawn}, minus the held-out rows": len(train_items)}
-    if args.init_from:  # as `cxpulse models train` does: on from the shipped adapter
-        if args.task == "phase":
-            raise SystemExit("--init-from continues a sentiment adapter; not with --task phase")
-        init, trained_on = continue_from(args.init_from, trained_on)
-    model, history = train(
-        train_items,
-        held_out,
-        config,
-        labels=labels,
-        adapter_init=init,
-        adapter_scaling=lora_scaling(args.init_from) if args.init_from else None,
-    )
+    trained_on, init_args = _init_args(args, trained_on)
+    model, history = train(train_items, held_out, config, labels=labels, **init_args)
     save_adapter(
         model,
         args.out,
@@ -988,6 +1012,62 @@ def _train_on_set(args: argparse.Namespace, config: FinetuneConfig) -> None:
     )
     print(
         f"best epoch {history.best_epoch} (held-out macro-F1 {history.best_macro_f1:.3f}); "
+        f"wrote {args.out}"
+    )
+
+
+def _init_args(
+    args: argparse.Namespace, trained_on: dict[str, int]
+) -> tuple[dict[str, int], dict[str, Any]]:
+    """(trained_on, train's keyword arguments) for --init-from, if given: as `cxpulse models
+    train` does, on from the shipped adapter."""
+    if not args.init_from:
+        return trained_on, {}
+    if args.task == "phase":
+        raise SystemExit("--init-from continues a sentiment adapter; not with --task phase")
+    init, trained_on = continue_from(args.init_from, trained_on)
+    return trained_on, {"adapter_init": init, "adapter_scaling": lora_scaling(args.init_from)}
+
+
+def _cross_validate_on_set(
+    args: argparse.Namespace,
+    config: FinetuneConfig,
+    folder: str,
+    labels: Sequence[str],
+    sample: Sequence[Example],
+) -> None:
+    """--folds K: choose the epoch (and the neutral offset) by K-fold cross-validation over all
+    the sampled train rows, then train on all of them (sentiment.crossval)."""
+    from sentiment.crossval import train_cross_validated
+
+    items = as_labelled(sample)
+    print(
+        f"{folder}: {len(items)} train-split rows {dict(Counter(t.label for t in items))}; "
+        f"{args.folds}-fold cross-validation, then training on all of them"
+    )
+    trained_on, init_args = _init_args(args, {f"{folder} train split": len(items)})
+    try:
+        model, history, chosen = train_cross_validated(
+            items, config, args.folds, labels=labels, **init_args
+        )
+    except ValueError as error:
+        raise SystemExit(f"{folder}: {error}") from None
+    save_adapter(
+        model,
+        args.out,
+        config=config,
+        history=history,
+        labels=labels,
+        name=f"{'phases' if args.task == 'phase' else 'adapted'}:{folder}",
+        trained_on=trained_on,
+        held_out=(
+            f"none: {args.folds}-fold cross-validation over all {len(items)} rows (stratified, "
+            f"seed {config.seed}) chose the epoch; {TRAIN_SPLIT_RULE}"
+        ),
+        cross_validation=chosen.summary(),
+    )
+    print(
+        f"epoch {chosen.best_epoch} chosen (out-of-fold macro-F1 {chosen.best_macro_f1:.3f}); "
         f"wrote {args.out}"
     )
 
