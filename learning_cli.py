@@ -190,6 +190,17 @@ def models_train(
             show_default=False,
         ),
     ] = None,
+    folds: Annotated[
+        int | None,
+        typer.Option(
+            help="Choose the epoch (and where neutral begins) by K-fold cross-validation over "
+            "the training labels instead of setting one in eight aside for early stopping, "
+            "then train on all of them: K + 1 trainings, for a few hundred to a few thousand "
+            "labels (docs/learning.md).",
+            metavar="K",
+            min=2,
+        ),
+    ] = None,
     use_if_better: Annotated[
         bool,
         typer.Option(help="Switch to the new version when it beats the current model held out."),
@@ -279,6 +290,7 @@ def models_train(
             source=source,
             phase_items=phase_items,
             compare_phases=configured_phases(current, in_use) if phase_items else None,
+            folds=folds,
         )
     except own_models.TrainingError as exc:
         raise _model_error(exc) from None

@@ -120,7 +120,7 @@ def cross_validate(
                 f"out of fold after epoch {epoch}: accuracy {figures.accuracy:.4f}, "
                 f"macro-F1 {figures.macro_f1:.4f}"
             )
-    best = max(range(len(epochs)), key=lambda e: (epochs[e]["macro_f1"], -e))  # the first
+    best = max(epochs, key=lambda e: (e["macro_f1"], -e["epoch"]))["epoch"]  # first of equals
     calibration = None
     if config.calibrate and labels == list(LABELS):
         calibration = _fit_offset(logits[best], gold, folds)

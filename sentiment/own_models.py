@@ -482,14 +482,20 @@ def train_version(
     progress: bool = True,
     phase_items: Sequence[Any] = (),
     compare_phases: Callable[[list[str]], list[str]] | None = None,
+    folds: int | None = None,
 ) -> OwnModel:
     """Fine-tune an encoder (config.base: multilingual-e5-small from the shipped adapter, or
     MiniLM from the shipped head; LoRA or, with config.method "full", every weight;
     sentiment.finetune) on labelled texts (oldest first; LabelledText), and write the next
     version own-vN with what it was trained on and its held-out figures next to
     `compare_with`'s on the same held-out rows. With enough `phase_items` (text, phase key)
-    it learns the phases too (train_phases: own-vN/phases)."""
+    it learns the phases too (train_phases: own-vN/phases).
+
+    `folds`: choose the epoch and the neutral offset by that many folds of cross-validation
+    over the training part (sentiment.crossval) instead of setting early-stopping rows aside,
+    then train on all of it; the held-out rows stay out and report as before."""
     from sentiment.adapted import META, PHASE_MODEL, AdaptedClassifier
+    from sentiment.crossval import train_cross_validated
     from sentiment.finetune import save_adapter, train
 
     config = config or own_config()
@@ -499,12 +505,31 @@ def train_version(
     start, started_from = _start(config, [item.text for item in train_items])
     if not start:  # nothing shipped fits the base: train() warm-starts a head on its embeddings
         config = replace(config, warm_start=True)
-    fit, stop = split_early_stopping(train_items)
-    if not stop or len({item.label for item in fit}) < 2:
-        fit, stop = train_items, held_out  # too few labels to set rows aside twice; said below
-        # The reported rows would choose the neutral offset too: leave the head as trained.
-        config = replace(config, calibrate=False)
-    model, history = train(fit, stop, config, progress=progress, **start)
+    chosen = None
+    if folds:
+        fit, stop = list(train_items), []
+        try:
+            model, history, chosen = train_cross_validated(
+                fit, config, folds, progress=progress, **start
+            )
+        except ValueError as error:  # a polarity with fewer labels than folds
+            raise TrainingError(f"{error}; add labels or use fewer --folds") from None
+        how_chosen = (
+            f"the epoch and the neutral offset chosen by {folds}-fold cross-validation over "
+            f"the {len(fit)} training labels, then trained on all of them"
+        )
+    else:
+        fit, stop = split_early_stopping(train_items)
+        if not stop or len({item.label for item in fit}) < 2:
+            fit, stop = train_items, held_out  # too few labels to set rows aside twice
+            # The reported rows would choose the neutral offset too: leave the head as trained.
+            config = replace(config, calibrate=False)
+        model, history = train(fit, stop, config, progress=progress, **start)
+        how_chosen = "early stopping on " + (
+            f"{EARLY_STOPPING_RULE} ({len(stop)} rows)"
+            if stop is not held_out
+            else "the held-out rows too (too few labels to set rows aside twice)"
+        )
     models_dir.mkdir(parents=True, exist_ok=True)
     number = max([m.version for m in versions(models_dir)], default=0) + 1
     partial = models_dir / f".{OWN_PREFIX}{number}.partial-{os.getpid()}"
@@ -515,12 +540,8 @@ def train_version(
         config=config,
         history=history,
         trained_on={"the organisation's labels (train part)": len(fit)},
-        held_out=f"{HELD_OUT_RULE} ({len(held_out)} rows, reported); early stopping on "
-        + (
-            f"{EARLY_STOPPING_RULE} ({len(stop)} rows)"
-            if stop is not held_out
-            else "the held-out rows too (too few labels to set rows aside twice)"
-        ),
+        held_out=f"{HELD_OUT_RULE} ({len(held_out)} rows, reported); {how_chosen}",
+        cross_validation=chosen.summary() if chosen else None,
     )
     phase_figures = (
         train_phases(phase_items, partial, config, compare_with=compare_phases, progress=progress)
@@ -546,6 +567,7 @@ def train_version(
             "train": len(train_items),
             "held_out": len(held_out),
             "early_stopping": len(stop) if stop is not held_out else 0,
+            "cross_validation_folds": folds or 0,
             "train_by_polarity": dict(sorted(classes.items())),
             "held_out_by_polarity": dict(sorted(Counter(i.label for i in held_out).items())),
             "rows_sha256": rows_sha256(rows),

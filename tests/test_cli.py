@@ -165,6 +165,13 @@ def test_models_train_names_the_bases_when_given_an_unknown_one(tmp_path: Path) 
     assert "Invalid value for --base: 'xlm-r': choose one of minilm, multilingual-e5-small" in said
 
 
+def test_models_train_refuses_fewer_than_two_folds(tmp_path: Path) -> None:
+    one = _cli(tmp_path, "models", "train", "--labels", str(LABEL_FILE), "--folds", "1")
+    assert one.returncode == 2
+    said = " ".join(one.stderr.replace("│", " ").split())
+    assert "Invalid value for '--folds'" in said and "greater than or equal to 2" in said
+
+
 def test_models_train_list_use_and_back_and_eval_a_local_version(tmp_path: Path) -> None:
     empty = _cli(tmp_path, "models", "train")  # the database has no labels yet
     assert empty.returncode == 2 and "training needs at least 20" in empty.stderr

@@ -321,6 +321,42 @@ def test_a_neutral_offset_is_fitted_on_the_early_stopping_rows_never_the_reporte
 
 
 @pytest.mark.slow
+def test_with_folds_every_training_label_chooses_and_trains_and_the_held_out_rows_still_report(
+    tmp_path: Path,
+) -> None:
+    items = [
+        LabelledText(f"{opener} {subject} {phrase}", label)
+        for opener in ("The", "Honestly, the")
+        for subject in SUBJECTS
+        for label, phrases in TEMPLATES.items()
+        for phrase in phrases
+    ]
+    config = own_config(epochs=1, max_steps=1, threads=1)
+    version = train_version(items, tmp_path, config=config, progress=False, folds=3)
+    counts = version.meta["label_counts"]
+    assert counts["cross_validation_folds"] == 3 and counts["early_stopping"] == 0
+    assert version.meta["trained_on"] == {"the organisation's labels (train part)": counts["train"]}
+    chosen = version.meta["cross_validation"]
+    assert chosen["rows"] == counts["train"] and chosen["folds"] == 3
+    assert [e["epoch"] for e in chosen["out_of_fold"]] == [0, 1]
+    offset = version.meta["calibration"]["neutral_logit_offset"]
+    assert offset["chosen_on"] == (
+        f"the {counts['train']} out-of-fold predictions (3-fold cross-validation) of the chosen "
+        "epoch"
+    )
+    assert "3-fold cross-validation over the" in version.meta["held_out"]
+    assert version.held_out["rows"] == counts["held_out"] > 0  # reported on rows kept out
+    # A polarity with fewer training labels than folds: a training error that says so.
+    few = [i for i in items if i.label != "neutral"] + [
+        LabelledText(f"where is my {s}?", "neutral") for s in SUBJECTS[:4]
+    ]
+    few_neutral = sum(i.label == "neutral" and not is_held_out(i.text) for i in few)
+    with pytest.raises(TrainingError, match=f"too few: neutral {few_neutral}"):
+        train_version(few, tmp_path / "few", config=config, progress=False, folds=5)
+    assert not (tmp_path / "few").exists()
+
+
+@pytest.mark.slow
 def test_a_version_on_the_multilingual_base_starts_from_the_shipped_adapter_and_loads_by_name(
     tmp_path: Path,
 ) -> None:
