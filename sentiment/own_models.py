@@ -140,10 +140,15 @@ class OwnModel:
                     f" (then in use: {other['model']} {other['accuracy']:.3f} / "
                     f"{other['macro_f1']:.3f})"
                 )
+        chosen = self.meta.get("cross_validation") or {}
+        folds = chosen.get("folds")
+        if folds:
+            line += f"; epoch {chosen['best_epoch']} by {folds}-fold cross-validation"
         offset = (self.meta.get("calibration") or {}).get("neutral_logit_offset") or {}
         if offset.get("offset"):
             line += (
-                f"; neutral offset {offset['offset']:+.1f} (early-stopping accuracy "
+                f"; neutral offset {offset['offset']:+.1f} "
+                f"({'out-of-fold' if folds else 'early-stopping'} accuracy "
                 f"{offset['accuracy_before']:.3f} → {offset['accuracy_after']:.3f})"
             )
         phases = self.meta.get("phase_model") or {}

@@ -345,6 +345,11 @@ def test_with_folds_every_training_label_chooses_and_trains_and_the_held_out_row
         "epoch"
     )
     assert "3-fold cross-validation over the" in version.meta["held_out"]
+    line = version.summary()
+    assert f"epoch {chosen['best_epoch']} by 3-fold cross-validation" in line
+    # Mild remarks labelled neutral: out of fold the model reads them negative, so it moves.
+    assert offset["offset"] > 0 and offset["accuracy_after"] > offset["accuracy_before"]
+    assert "(out-of-fold accuracy" in line and "early-stopping" not in line
     assert version.held_out["rows"] == counts["held_out"] > 0  # reported on rows kept out
     # A polarity with fewer training labels than folds: a training error that says so.
     few = [i for i in items if i.label != "neutral"] + [
