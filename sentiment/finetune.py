@@ -108,6 +108,7 @@ class History:
     best_epoch: int = 0
     best_macro_f1: float = -1.0
     calibration: dict[str, Any] | None = None  # the neutral offset and what it was chosen on
+    warm_started: bool = False  # the head began as logistic regression (not an adapter's head)
 
 
 def is_held_out(row_id: str, language: str) -> bool:
@@ -427,7 +428,8 @@ def train(
     random.seed(config.seed)
     torch.manual_seed(config.seed)
     encoder_path = encoder_path or bases.encoder_path(config.base)
-    if head_init is None and adapter_init is None and config.warm_start:  # an adapter has a head
+    warm_started = head_init is None and adapter_init is None and config.warm_start
+    if warm_started:  # an adapter brings its head
         head_init = warm_start_head(train_items, encoder_path, labels)
     torch.manual_seed(config.seed)  # LoRA init independent of what warm start consumed
     model, tokenizer = build_model(config, encoder_path, head_init, labels)
@@ -456,7 +458,7 @@ def train(
         optimiser,
         lambda step: min((step + 1) / warmup, max(0.0, (total - step) / max(total - warmup, 1))),
     )
-    history = History()
+    history = History(warm_started=warm_started)
     best_state = _trainable_state(model)
     if held_out:
         start = held_out_scores(model, tokenizer, held_out, config.max_length, weights, labels)
@@ -702,7 +704,7 @@ def save_adapter(
         f"{', '.join(config.targets)})"
     )
     warm = "head warm-started from logistic regression on frozen embeddings; "
-    warm = warm if config.warm_start else ""
+    warm = warm if history.warm_started else ""
     chosen = (
         f"epoch by the macro-F1 of {cross_validation['folds']}-fold cross-validation's "
         "out-of-fold predictions, then trained on all rows up to it"

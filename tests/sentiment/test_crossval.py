@@ -189,6 +189,7 @@ def test_folds_on_the_command_line_write_a_model_that_records_the_choice(tmp_pat
     assert [e["epoch"] for e in meta["cross_validation"]["out_of_fold"]] == [0, 1]
     assert meta["held_out"].startswith("none: 3-fold cross-validation over all 32 rows")
     assert "cross-validation" in meta["method"]
+    assert "head warm-started from logistic regression" in meta["method"]  # no --init-from
     assert meta["trained_on"] == {"nl-bolcom-reviews-pattern train split": 32}
     predictions = AdaptedClassifier(out).predict(["the app was great", "the app was awful"])
     assert all(-1 <= p.score <= 1 for p in predictions)

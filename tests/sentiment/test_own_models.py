@@ -345,6 +345,7 @@ def test_with_folds_every_training_label_chooses_and_trains_and_the_held_out_row
         "epoch"
     )
     assert "3-fold cross-validation over the" in version.meta["held_out"]
+    assert "warm-started" not in version.meta["method"]  # the shipped adapter's head began it
     line = version.summary()
     assert f"epoch {chosen['best_epoch']} by 3-fold cross-validation" in line
     # Mild remarks labelled neutral: out of fold the model reads them negative, so it moves.
