@@ -1043,11 +1043,13 @@ def _cross_validate_on_set(
     from sentiment.crossval import train_cross_validated
 
     items = as_labelled(sample)
+    drawn = f", seeded sample of {len(sample)} (seed {config.seed})" if args.limit_train else ""
     print(
-        f"{folder}: {len(items)} train-split rows {dict(Counter(t.label for t in items))}; "
-        f"{args.folds}-fold cross-validation, then training on all of them"
+        f"{folder}: {len(items)} train-split rows{drawn} "
+        f"{dict(Counter(t.label for t in items))}; {args.folds}-fold cross-validation, then "
+        "training on all of them"
     )
-    trained_on, init_args = _init_args(args, {f"{folder} train split": len(items)})
+    trained_on, init_args = _init_args(args, {f"{folder} train split{drawn}": len(items)})
     try:
         model, history, chosen = train_cross_validated(
             items, config, args.folds, labels=labels, **init_args
