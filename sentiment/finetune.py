@@ -1004,8 +1004,7 @@ def _train_on_set(args: argparse.Namespace, config: FinetuneConfig) -> None:
         config=config,
         history=history,
         labels=labels,
-        # Scores record the name: a model adapted on a set is not the shipped one.
-        name=f"{'phases' if args.task == 'phase' else 'adapted'}:{folder}",
+        name=_set_model_name(args, folder),
         trained_on=trained_on,
         held_out=(
             f"{len(held_out)} rows ({args.held_out_share:.0%}, at least 20) drawn with seed "
@@ -1016,6 +1015,11 @@ def _train_on_set(args: argparse.Namespace, config: FinetuneConfig) -> None:
         f"best epoch {history.best_epoch} (held-out macro-F1 {history.best_macro_f1:.3f}); "
         f"wrote {args.out}"
     )
+
+
+def _set_model_name(args: argparse.Namespace, folder: str) -> str:
+    # Scores record the name: a model adapted on a set is not the shipped one.
+    return f"{'phases' if args.task == 'phase' else 'adapted'}:{folder}"
 
 
 def _init_args(
@@ -1062,7 +1066,7 @@ def _cross_validate_on_set(
         config=config,
         history=history,
         labels=labels,
-        name=f"{'phases' if args.task == 'phase' else 'adapted'}:{folder}",
+        name=_set_model_name(args, folder),
         trained_on=trained_on,
         held_out=(
             f"none: {args.folds}-fold cross-validation over all {len(items)} rows (stratified, "

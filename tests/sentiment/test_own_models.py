@@ -294,6 +294,17 @@ TEMPLATES = {
 }
 
 
+def _mild_labels() -> list[LabelledText]:
+    """Praise, complaints and mild remarks labelled neutral, for every subject and two openers."""
+    return [
+        LabelledText(f"{opener} {subject} {phrase}", label)
+        for opener in ("The", "Honestly, the")
+        for subject in SUBJECTS
+        for label, phrases in TEMPLATES.items()
+        for phrase in phrases
+    ]
+
+
 @pytest.mark.slow
 def test_a_neutral_offset_is_fitted_on_the_early_stopping_rows_never_the_reported_ones(
     tmp_path: Path,
@@ -301,13 +312,7 @@ def test_a_neutral_offset_is_fitted_on_the_early_stopping_rows_never_the_reporte
     """Labels with neutral in them (mild remarks, as a team might label them): the version's
     offset is chosen on its early-stopping rows, and its reported figures are on the held-out
     rows, as the worker scores them with the offset in the head."""
-    items = [
-        LabelledText(f"{opener} {subject} {phrase}", label)
-        for opener in ("The", "Honestly, the")
-        for subject in SUBJECTS
-        for label, phrases in TEMPLATES.items()
-        for phrase in phrases
-    ]
+    items = _mild_labels()
     version = train_version(
         items, tmp_path, config=own_config(epochs=1, max_steps=1, threads=1), progress=False
     )
@@ -324,13 +329,7 @@ def test_a_neutral_offset_is_fitted_on_the_early_stopping_rows_never_the_reporte
 def test_with_folds_every_training_label_chooses_and_trains_and_the_held_out_rows_still_report(
     tmp_path: Path,
 ) -> None:
-    items = [
-        LabelledText(f"{opener} {subject} {phrase}", label)
-        for opener in ("The", "Honestly, the")
-        for subject in SUBJECTS
-        for label, phrases in TEMPLATES.items()
-        for phrase in phrases
-    ]
+    items = _mild_labels()
     config = own_config(epochs=1, max_steps=1, threads=1)
     version = train_version(items, tmp_path, config=config, progress=False, folds=3)
     counts = version.meta["label_counts"]
