@@ -20,8 +20,6 @@ from typing import Any
 import torch
 from sklearn.model_selection import StratifiedKFold
 
-from sentiment.calibration import fit_neutral_offset, why_not_fitted
-from sentiment.classifier import label_values
 from sentiment.evaluate import score
 from sentiment.finetune import (
     LABELS,
@@ -31,6 +29,7 @@ from sentiment.finetune import (
     SentimentModel,
     _logits,
     apply_neutral_offset,
+    neutral_offset_record,
     train,
 )
 
@@ -123,25 +122,9 @@ def cross_validate(
     best = max(epochs, key=lambda e: (e["macro_f1"], -e["epoch"]))["epoch"]  # first of equals
     calibration = None
     if config.calibrate and labels == list(LABELS):
-        calibration = _fit_offset(logits[best], gold, folds)
+        rows = f"out-of-fold predictions ({folds}-fold cross-validation) of the chosen epoch"
+        calibration = neutral_offset_record(gold, rows, lambda: logits[best])
     return CrossValidation(folds, len(items), epochs, best, calibration)
-
-
-def _fit_offset(logits: torch.Tensor, gold: list[str], folds: int) -> dict[str, Any]:
-    rows = f"out-of-fold predictions ({folds}-fold cross-validation)"
-    why = why_not_fitted(gold, LABELS, rows=rows)
-    if why is not None:
-        return {"offset": 0.0, "why": why}
-    fitted = fit_neutral_offset(logits, gold, LABELS, label_values(LABELS))
-    assert fitted is not None  # why_not_fitted said it can be
-    return {
-        "offset": fitted.offset,
-        "chosen_on": f"the {fitted.rows} {rows} of the chosen epoch",
-        "objective": "3-class accuracy of the product's labels (neutral band), nearest 0 on ties",
-        "accuracy_before": fitted.accuracy_before,
-        "accuracy_after": fitted.accuracy_after,
-        "applied": "added to head.bias of the neutral class",
-    }
 
 
 def train_cross_validated(

@@ -348,21 +348,32 @@ def calibrate_neutral(
 ) -> dict[str, Any]:
     """Fit the neutral offset (sentiment.calibration) on `items` and add it to the head's
     neutral bias; returns what adapter.json records (offset, rows, accuracy before / after)."""
+    record = neutral_offset_record(
+        [t.label for t in items],
+        "held-out (early-stopping) rows",
+        lambda: _logits(model, tokenizer, items, max_length),
+    )
+    apply_neutral_offset(model, record["offset"])
+    return record
+
+
+def neutral_offset_record(
+    gold: Sequence[str], rows: str, logits: Callable[[], torch.Tensor]
+) -> dict[str, Any]:
+    """The neutral offset (sentiment.calibration) fitted to rows with these gold labels, as
+    adapter.json records it; `rows` names them; `logits()` gives their head logits, called only
+    where an offset can be fitted. Offset 0.0 and why, where it cannot."""
     from sentiment.calibration import fit_neutral_offset, why_not_fitted
     from sentiment.classifier import label_values
 
-    gold = [t.label for t in items]
-    why = why_not_fitted(gold, LABELS, rows="held-out (early-stopping) rows")
+    why = why_not_fitted(gold, LABELS, rows=rows)
     if why is not None:
         return {"offset": 0.0, "why": why}
-    fitted = fit_neutral_offset(
-        _logits(model, tokenizer, items, max_length), gold, LABELS, label_values(LABELS)
-    )
+    fitted = fit_neutral_offset(logits(), gold, LABELS, label_values(LABELS))
     assert fitted is not None  # why_not_fitted said it can be
-    apply_neutral_offset(model, fitted.offset)
     return {
         "offset": fitted.offset,
-        "chosen_on": f"the {fitted.rows} held-out (early-stopping) rows",
+        "chosen_on": f"the {fitted.rows} {rows}",
         "objective": "3-class accuracy of the product's labels (neutral band), nearest 0 on ties",
         "accuracy_before": fitted.accuracy_before,
         "accuracy_after": fitted.accuracy_after,
