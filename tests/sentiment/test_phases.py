@@ -259,3 +259,32 @@ def test_the_real_semeval_phase_sets_read_or_skip(folder_name: str, reader) -> N
     assert {e.split for e in examples} == {"train", "test"}
     keys = {p.key for p in eval_phases("restaurant")} | {GENERAL}
     assert all(set(e.gold.split("|")) <= keys for e in examples)
+
+
+@pytest.mark.parametrize("config_file", ["config/demo.toml", "cxpulse.example.toml"])
+@pytest.mark.parametrize(
+    ("text", "phase"),
+    [
+        ("De doos was helemaal kapot bij aankomst.", "delivery"),  # "kapot" also says use
+        ("The box was completely crushed on arrival.", "delivery"),
+        ("Ik kreeg geen bestelbevestiging.", "purchase"),
+        ("Er werden ineens betaalkosten gerekend bij het afrekenen.", "payment"),
+        ("Het retourlabel zat gewoon in de doos.", "returns"),
+        ("Ik heb een garantieclaim ingediend.", "returns"),
+        ("De chatbot begrijpt helemaal niks.", "service"),
+        ("De software loopt de hele tijd vast.", "use"),
+        ("Voltera heeft er een fan bij.", "loyalty"),
+    ],
+)
+def test_the_shipped_configs_keywords_reach_dutch_compounds_and_arrival_talk(
+    config_file: str, text: str, phase: str
+) -> None:
+    from config import load_settings
+    from wiring import phase_specs
+
+    root = Path(__file__).resolve().parents[2]
+    matcher = PhaseMatcher(
+        phase_specs(load_settings(root / config_file)),
+        ConstantEncoder(),  # type: ignore[arg-type]
+    )
+    assert phase in matcher.keyword_phases(text)
