@@ -273,7 +273,7 @@ def test_the_real_semeval_phase_sets_read_or_skip(folder_name: str, reader) -> N
         ("Ik heb een garantieclaim ingediend.", "returns"),
         ("De chatbot begrijpt helemaal niks.", "service"),
         ("De software loopt de hele tijd vast.", "use"),
-        ("Voltera heeft er een fan bij.", "loyalty"),
+        ("Voortaan bestel ik alleen nog hier.", "loyalty"),
     ],
 )
 def test_the_shipped_configs_keywords_reach_dutch_compounds_and_arrival_talk(
