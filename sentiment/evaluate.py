@@ -103,6 +103,13 @@ def read_semeval_en(folder: Path) -> Iterator[Example]:
     return _read_semeval(folder / "sentences_en.csv", "en")
 
 
+def read_political_tweets(folder: Path) -> Iterator[Example]:
+    # Dutch tweets of members of parliament: not customer texts, but the only real Dutch tweets
+    # with polarity labels here (docs/quality.md, rule 7); the set's own train/test split.
+    for row in _rows(folder / "dutch_political_tweets_polarity.csv"):
+        yield Example(row["id"], row["text"], row["polarity"], "nl", row["split"])
+
+
 def read_airline(folder: Path) -> Iterator[Example]:
     for row in _rows(folder / "airline_tweets_en.csv"):
         rid = int(row["id"])
@@ -345,6 +352,13 @@ DATASETS: dict[str, DatasetSpec] = {
             phases=AIRLINE_PHASES,
         ),
         DatasetSpec("nl-en-fr-keytrade-trustpilot-reviews", read_keytrade, (BINARY, THREE_CLASS)),
+        DatasetSpec(
+            "nl-political-tweets-polarity-zegelaar",
+            read_political_tweets,
+            (THREE_CLASS, BINARY),
+            note="political tweets, not customer texts (added 2026-12-08, not in the issue's list)",
+            split_rule="the set's own test split",
+        ),
         DatasetSpec("en-uci-sentiment-labelled-sentences", read_uci, (BINARY,), TRAINED_ON_NOTE),
         DatasetSpec("en-tripadvisor-hotel-reviews-subset", read_tripadvisor, (BINARY, THREE_CLASS)),
         DatasetSpec(

@@ -126,6 +126,11 @@ def test_split_rule_never_yields_train_rows_for_any_adapter(tmp_path: Path) -> N
         ["company", "tweet_id", "text", "labels"],
         [["AmazonHelp", i, f"tweet {i}", "Delivery|Packaging"] for i in ids],
     )
+    _write_csv(
+        tmp_path / "nl-political-tweets-polarity-zegelaar" / "dutch_political_tweets_polarity.csv",
+        ["id", "split", "text", "polarity", "emotion"],
+        [[i, "test" if i % 5 == 0 else "train", f"tweet {i}", "neutral", ""] for i in ids],
+    )
     opinion = '[{"category": "FOOD#QUALITY", "polarity": "positive"}]'  # the phase reader needs one
     semeval = [
         [split, "r1", f"r1:{i}", f"zin {i}", "positive", opinion, ""]
@@ -169,6 +174,25 @@ def test_hotel_reviews_are_english_with_stars_as_polarity(tmp_path: Path) -> Non
         ("great stay, staff friendly", "positive", "en", "test"),
         ("room dirty", "negative", "en", "test"),
         ("okay", "neutral", "en", "train"),
+    ]
+
+
+def test_dutch_political_tweets_keep_their_own_split_and_three_polarities(tmp_path: Path) -> None:
+    folder = tmp_path / "nl-political-tweets-polarity-zegelaar"
+    _write_csv(
+        folder / "dutch_political_tweets_polarity.csv",
+        ["id", "split", "text", "polarity", "emotion"],
+        [
+            [0, "train", "Goed nieuws @rivm", "positive", ""],
+            [7, "test", "Slecht plan.", "negative", ""],
+        ],
+    )
+    spec, found = find_dataset(folder)
+    assert spec.tasks == (THREE_CLASS, BINARY)
+    rows = list(spec.read(found))  # type: ignore[misc]
+    assert [(e.id, e.text, e.gold, e.language, e.split) for e in rows] == [
+        ("0", "Goed nieuws @rivm", "positive", "nl", "train"),
+        ("7", "Slecht plan.", "negative", "nl", "test"),
     ]
 
 
