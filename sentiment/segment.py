@@ -48,11 +48,15 @@ _PROTECT = re.compile(
     re.IGNORECASE,
 )
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"')\]]*\s+|\n+")
-# Contrast markers start a new unit; the marker stays with the clause it introduces.
+# Contrast markers start a new unit; the marker stays with the clause it introduces. "though"
+# after "even" or "as" does not: "never came even though I was home" is one complaint.
 _CONTRAST = re.compile(
-    r"[,;]?\s+(?=(?:maar|echter|alleen jammer|helaas|but|however|although|though|though,)\b)",
+    r"[,;]?\s+(?=(?:maar|echter|alleen jammer|helaas|but|however|although)\b)"
+    r"|(?<!\beven)(?<!\bas)[,;]?\s+(?=though\b)",
     re.IGNORECASE,
 )
+# What a unit may hold besides words without being one: handles, hashtags, URLs (_join_bare).
+_NOT_WORDS = re.compile(r"https?://\S+|www\.\S+|[@#]\w+")
 # Where a unit may be cut when its two sides name different phases; "and"/"en" stays with the
 # clause it introduces. A colon or comma needs a space after it ("12:30", "12,99" never cut).
 _PHASE_CUT = re.compile(r"\s*[,;]\s+|:\s+|\s+(?=(?:and|en)\b)", re.IGNORECASE)
@@ -92,7 +96,7 @@ def split_units(text: str, phases_of: Callable[[str], Collection[str]] | None = 
             else:
                 merged.append(clause)
         units.extend(_show(c).strip(" ,;") for c in merged)
-    units = [chunk for unit in units if unit for chunk in _cut(unit)]
+    units = [chunk for unit in _join_bare([u for u in units if u]) for chunk in _cut(unit)]
     if phases_of is None:
         return units
     return [piece for unit in units for piece in cut_by_phase(unit, phases_of)]
@@ -120,6 +124,24 @@ def cut_by_phase(unit: str, phases_of: Callable[[str], Collection[str]]) -> list
             groups[-1][1] = end
             named |= mine
     return [unit[a:b].strip(" ,;") for a, b in groups]
+
+
+def _join_bare(units: list[str]) -> list[str]:
+    """Units with no word outside handles, hashtags and URLs ("@voltera_nl", "😡😡", "#fail")
+    join the unit before them, or the one after where they come first: alone they are about
+    no phase and say nothing of their own. A text of nothing else stays one unit."""
+    joined: list[str] = []
+    leading: list[str] = []  # bare units before the first unit with words
+    for unit in units:
+        if re.search(r"\w", _NOT_WORDS.sub(" ", unit)) is None:
+            if joined:
+                joined[-1] = f"{joined[-1]} {unit}"
+            else:
+                leading.append(unit)
+        else:
+            joined.append(" ".join([*leading, unit]))
+            leading = []
+    return joined + ([" ".join(leading)] if leading else [])
 
 
 def _cut(unit: str) -> list[str]:

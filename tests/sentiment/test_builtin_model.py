@@ -298,6 +298,16 @@ def test_a_heading_does_not_outweigh_the_complaint_after_it(
     assert result.score is not None and result.label == "negative", result
 
 
+def test_a_post_with_a_trailing_handle_is_one_delivery_complaint(analyzer) -> None:  # type: ignore[no-untyped-def]
+    # the live page's post (rule 6, docs/quality.md): three units and five phase tags before,
+    # "though I was home all day!!" read +0.92 and "@voltera_nl" alone got three phases
+    (result,) = analyzer.analyze(
+        [TextInput("the courier never came even though I was home all day!! @voltera_nl")]
+    )
+    assert [u.phases for u in result.units] == [("delivery",)], result.units
+    assert result.label == "negative", result.units
+
+
 # Known misses twice over: the clauses are one unit, because the cuts where clauses name
 # different phases are off (the third rule in docs/quality.md, "Units and the message score");
 # and with the cuts on (checked 2026-12-07) round 12 still reads "the battery easily lasts two

@@ -26,6 +26,44 @@ def test_line_breaks_separate_units_and_emoji_stay() -> None:
     ]
 
 
+# Rule 6 in docs/quality.md ("Units of nothing but a handle, and 'even though'"): on the live
+# page a post's trailing "@voltera_nl" was a unit of its own that got three phases by similarity.
+def test_a_handle_tags_or_emoji_alone_join_the_unit_before_them() -> None:
+    assert split_units("The courier never came!! @voltera_nl") == [
+        "The courier never came!! @voltera_nl"
+    ]
+    assert split_units("Top geholpen. 😀😀 #voltera\nDe app loopt vast. https://x.co/a1") == [
+        "Top geholpen. 😀😀 #voltera",
+        "De app loopt vast. https://x.co/a1",
+    ]
+
+
+def test_a_handle_alone_before_the_first_sentence_joins_the_one_after_it() -> None:
+    assert split_units("@VolteraHelpt\nWaar blijft mijn pakket? Al een week!") == [
+        "@VolteraHelpt Waar blijft mijn pakket?",
+        "Al een week!",
+    ]
+
+
+def test_a_message_of_only_handles_or_emoji_stays_one_unit() -> None:
+    assert split_units("@voltera_nl 😡😡") == ["@voltera_nl 😡😡"]
+    assert split_units("😡. @voltera_nl!") == ["😡. @voltera_nl!"]
+
+
+def test_a_rating_of_digits_is_a_unit_of_words() -> None:
+    assert split_units("Snel geleverd. 10/10") == ["Snel geleverd.", "10/10"]
+
+
+def test_even_though_and_as_though_do_not_start_a_unit() -> None:
+    assert split_units("the courier never came even though I was home all day") == [
+        "the courier never came even though I was home all day"
+    ]
+    assert split_units("It looks as though the box was opened, though it was sealed.") == [
+        "It looks as though the box was opened",
+        "though it was sealed.",
+    ]
+
+
 def test_empty_and_whitespace_give_no_units() -> None:
     assert split_units("") == []
     assert split_units("   \n ") == []
