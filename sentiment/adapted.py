@@ -18,6 +18,7 @@ from sentiment import bases
 from sentiment.classifier import ModelNotAvailable, Prediction, label_values
 from sentiment.classifier import predictions_from_probabilities as _predictions
 from sentiment.encoder import Encoder, Quantize, revision_with
+from sentiment.segment import without_handles
 
 BUILTIN_LORA = Path(__file__).with_name("builtin") / "lora"  # Dutch-first: scores nl and other
 BUILTIN_EN_LORA = Path(__file__).with_name("builtin") / "lora-en"  # scores English (builtin-en)
@@ -157,8 +158,8 @@ class AdaptedClassifier(AdaptedModel):
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
         if not texts:
             return []
-        # length-sorted batches, inference mode
-        return self.predict_embeddings(self.encoder.embed(texts))
+        # length-sorted batches, inference mode; the @handles left out (segment.without_handles)
+        return self.predict_embeddings(self.encoder.embed([without_handles(t) for t in texts]))
 
     def predict_embeddings(self, embeddings: torch.Tensor) -> list[Prediction]:
         """The head alone, on embeddings from this classifier's own (adapted) encoder."""

@@ -308,6 +308,18 @@ def test_a_post_with_a_trailing_handle_is_one_delivery_complaint(analyzer) -> No
     assert result.label == "negative", result.units
 
 
+def test_a_handle_does_not_move_the_score_and_stays_in_the_unit_shown(analyzer) -> None:  # type: ignore[no-untyped-def]
+    # the wall's Dutch post read +0.92 with its handle and +0.29 without (rule 7, docs/quality.md)
+    with_handle, without = analyzer.analyze(
+        [
+            TextInput("@voltera_nl het apparaat is gemiddeld in alles"),
+            TextInput("het apparaat is gemiddeld in alles"),
+        ]
+    )
+    assert with_handle.score == pytest.approx(without.score, abs=1e-5)
+    assert with_handle.units[0].text == "@voltera_nl het apparaat is gemiddeld in alles"
+
+
 # Known misses twice over: the clauses are one unit, because the cuts where clauses name
 # different phases are off (the third rule in docs/quality.md, "Units and the message score");
 # and with the cuts on (checked 2026-12-07) round 12 still reads "the battery easily lasts two

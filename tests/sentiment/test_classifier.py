@@ -49,6 +49,29 @@ def test_predictions_come_back_in_input_order_despite_length_sorting(tiny_model:
         assert a.score == pytest.approx(b.score, abs=1e-5)
 
 
+def test_every_classifier_reads_a_text_without_its_handles(tiny_model: Path) -> None:
+    # rule 7, docs/quality.md: a hub model, the built-in adapters and the head alike
+    for classifier in (load_classifier(str(tiny_model)), load_classifier("builtin-head")):
+        with_handles, without = classifier.predict(
+            ["@voltera_nl de levering was traag @VolteraHelpt", "de levering was traag"]
+        )
+        (plain,) = classifier.predict(["de levering was traag @x"])
+        assert with_handles.score == pytest.approx(without.score, abs=1e-5), classifier.name
+        assert plain.score == pytest.approx(without.score, abs=1e-5), classifier.name
+
+
+def test_the_head_sharing_the_phase_encoders_pass_reads_units_without_handles_too() -> None:
+    from sentiment.phases import PhaseSpec
+    from sentiment.pipeline import Analyzer, TextInput
+
+    analyzer = Analyzer([PhaseSpec("delivery", keywords=("levering",))], model="builtin-head")
+    texts = ["@voltera_nl de levering was traag", "de levering was traag", "Top! @x Echt top."]
+    with_handle, without, two_units = analyzer.analyze([TextInput(t) for t in texts])
+    assert with_handle.units[0].score == pytest.approx(without.units[0].score, abs=1e-5)
+    alone = analyzer.classifier.predict(["Top!", "Echt top."])
+    assert [u.score for u in two_units.units] == pytest.approx([p.score for p in alone], abs=1e-5)
+
+
 def test_a_model_that_is_not_on_this_machine_gives_one_clear_error() -> None:
     with pytest.raises(ModelNotAvailable) as caught:
         load_classifier("some-org/model-that-is-not-downloaded")

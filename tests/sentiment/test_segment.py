@@ -1,6 +1,6 @@
 import pytest
 
-from sentiment.segment import split_units
+from sentiment.segment import split_units, without_handles
 
 
 def test_contrast_clause_starts_a_new_unit_in_dutch_and_english() -> None:
@@ -62,6 +62,15 @@ def test_even_though_and_as_though_do_not_start_a_unit() -> None:
         "It looks as though the box was opened",
         "though it was sealed.",
     ]
+
+
+def test_the_sentiment_model_reads_a_text_without_its_handles() -> None:
+    assert without_handles("@voltera_nl het apparaat is gemiddeld") == "het apparaat is gemiddeld"
+    assert without_handles(".@united: my bag never came @AmericanAir") == "my bag never came"
+    assert without_handles("motie van @naam over\nzorg") == "motie van over zorg"
+    assert without_handles("mail jan@voltera.nl vandaag") == "mail jan@voltera.nl vandaag"
+    assert without_handles("@voltera_nl @stroomz") == "@voltera_nl @stroomz"  # nothing else
+    assert without_handles("Geen  handle\nhier") == "Geen  handle\nhier"  # untouched
 
 
 def test_empty_and_whitespace_give_no_units() -> None:
