@@ -57,7 +57,9 @@ _CONTRAST = re.compile(
 )
 # What a unit may hold besides words without being one: handles, hashtags, URLs (_join_bare).
 _NOT_WORDS = re.compile(r"https?://\S+|www\.\S+|[@#]\w+")
-_HANDLE = re.compile(r"(?<![\w@])@\w+:?")  # "@voltera_nl", "@united:"; not the "@" of an e-mail
+# "@voltera_nl", "@united:", a private person's handle as redacted ("[@gebruiker]", ingest.redact);
+# not the "@" of an e-mail address
+_HANDLE = re.compile(r"\[@\w+\]|(?<![\w@])@\w+:?")
 # Where a unit may be cut when its two sides name different phases; "and"/"en" stays with the
 # clause it introduces. A colon or comma needs a space after it ("12:30", "12,99" never cut).
 _PHASE_CUT = re.compile(r"\s*[,;]\s+|:\s+|\s+(?=(?:and|en)\b)", re.IGNORECASE)

@@ -68,6 +68,7 @@ def test_the_sentiment_model_reads_a_text_without_its_handles() -> None:
     assert without_handles("@voltera_nl het apparaat is gemiddeld") == "het apparaat is gemiddeld"
     assert without_handles(".@united: my bag never came @AmericanAir") == "my bag never came"
     assert without_handles("motie van @naam over\nzorg") == "motie van over zorg"
+    assert without_handles("[@gebruiker] ik ook, @voltera_nl!") == "ik ook, !"  # redacted
     assert without_handles("mail jan@voltera.nl vandaag") == "mail jan@voltera.nl vandaag"
     assert without_handles("@voltera_nl @stroomz") == "@voltera_nl @stroomz"  # nothing else
     assert without_handles("Geen  handle\nhier") == "Geen  handle\nhier"  # untouched
