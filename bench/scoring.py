@@ -35,7 +35,7 @@ from sentiment.classifier import (  # noqa: E402
 from sentiment.labels import label_for, message_score  # noqa: E402
 from sentiment.language import detect_language  # noqa: E402
 from sentiment.pipeline import _clean  # noqa: E402  (the same cleaning step, not a copy)
-from sentiment.segment import split_units  # noqa: E402
+from sentiment.segment import split_units, without_handles  # noqa: E402
 from wiring import build_analyzer, build_normaliser  # noqa: E402
 
 ScoringPath = Callable[[Sequence[TextInput]], list["Scored"]]
@@ -152,8 +152,18 @@ def pipeline_sentiment(
 ) -> Callable[[list[str], torch.Tensor], list[Prediction]]:
     """units, the frozen encoder's embeddings → predictions, through pipelines of `classifier`."""
     if isinstance(classifier, HeadClassifier) and classifier.encoder is analyzer.encoder:
+        again_pipeline = pipeline(
+            "feature-extraction", model=analyzer.encoder.model, tokenizer=analyzer.encoder.tokenizer
+        )
 
         def on_frozen(units: list[str], embeddings: torch.Tensor) -> list[Prediction]:
+            # a unit with a @handle is read again without it, as the Analyzer does
+            again = [i for i, unit in enumerate(units) if without_handles(unit) != unit]
+            if again:
+                embeddings = embeddings.clone()
+                embeddings[again] = mean_pooled(
+                    again_pipeline([without_handles(units[i]) for i in again])
+                )
             return classifier.predict_embeddings(embeddings)
 
         return on_frozen
@@ -165,7 +175,10 @@ def pipeline_sentiment(
         )
 
         def on_own_encoder(units: list[str], embeddings: torch.Tensor) -> list[Prediction]:
-            return classifier.predict_embeddings(mean_pooled(own(units)))
+            # what every classifier reads: the text without its @handles
+            return classifier.predict_embeddings(
+                mean_pooled(own([without_handles(u) for u in units]))
+            )
 
         return on_own_encoder
     if isinstance(classifier, HubClassifier):
@@ -176,7 +189,7 @@ def pipeline_sentiment(
 
         def on_hub(units: list[str], embeddings: torch.Tensor) -> list[Prediction]:
             rows = []
-            for scores in classify(units, top_k=None):
+            for scores in classify([without_handles(u) for u in units], top_k=None):
                 by_label = {s["label"]: s["score"] for s in scores}
                 rows.append([by_label[label] for label in labels])
             return predictions_from_probabilities(torch.tensor(rows), classifier.values)
