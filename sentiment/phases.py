@@ -15,8 +15,10 @@ delivery and service. A unit without a keyword gets a phase by similarity only i
 least `threshold` similar to it and `general_margin` more similar to it than to topic-free
 verdicts ("Great!", "Nooit meer.", GENERIC_STATEMENTS): sentence embeddings carry the sentiment
 as much as the topic, so "Absolutely fantastic evening" is close to every positive example
-phrase; otherwise the unit is "general". The defaults were calibrated on the train splits of
-the airline, customer-support and restaurant sets (docs/quality.md).
+phrase; otherwise the unit is "general". So is a unit without a keyword that similarity puts
+within `margin` of more than half of the phases: close to everything, it is about nothing in
+particular ("Ja, klopt."; rule 8 in docs/quality.md). The defaults were calibrated on the train
+splits of the airline, customer-support and restaurant sets (docs/quality.md).
 
 With a phase model learned from the team's phase labels (`learned`, an own model's `phases/`
 adapter), its probability per phase takes the place of the prototype similarity: a unit is
@@ -248,14 +250,14 @@ class PhaseMatcher:
         floor = torch.minimum(torch.clamp(best - self.margin, min=self.threshold), best)
         keys = [phase.key for phase in self.phases]
         found: list[tuple[str, ...]] = []
-        rows = zip(scores.tolist(), floor.tolist(), general.tolist(), strict=True)
-        for unit_scores, unit_floor, is_general in rows:
-            if is_general:
-                found.append((GENERAL,))
-                continue
+        with_keyword = keyword.any(dim=1).tolist()
+        rows = zip(scores.tolist(), floor.tolist(), general.tolist(), with_keyword, strict=True)
+        for unit_scores, unit_floor, is_general, has_keyword in rows:
             kept = sorted(
                 (i for i, value in enumerate(unit_scores) if value >= unit_floor),
                 key=lambda i: -unit_scores[i],
             )
-            found.append(tuple(keys[i] for i in kept))
+            # close to most phases by similarity alone: about none in particular (rule 8)
+            near_all = self.learned is None and not has_keyword and 2 * len(kept) > len(keys)
+            found.append((GENERAL,) if is_general or near_all else tuple(keys[i] for i in kept))
         return found

@@ -162,6 +162,19 @@ def test_a_restaurant_taxonomy_works_through_the_same_code(encoder: Encoder) -> 
     assert [a[0] for a in assigned] == ["service", "food", "ambience", "price", "price", GENERAL]
 
 
+# Rule 8 in docs/quality.md: on the demo wall the chat reply "Ja, klopt." got all eight phases.
+def test_a_unit_close_to_most_phases_without_a_keyword_is_general(encoder: Encoder) -> None:
+    texts = ["Ja, klopt.", "Ja, klopt, maar de bezorger was te laat."]
+    matcher = PhaseMatcher(default_phases(), encoder)
+    assert matcher.assign(texts, encoder.embed(texts)) == [(GENERAL,), ("delivery",)]
+    # every phase within the margin: without a keyword general, with keywords their phases
+    phases = [PhaseSpec(k, (f"{k} talk",), (k,)) for k in ("bezorging", "betaling", "retour")]
+    loose = PhaseMatcher(phases, encoder, threshold=-1.0, margin=0.9, general_margin=-10.0)
+    texts = ["we hebben het erover gehad", "de retour en de betaling"]
+    nothing, two = loose.assign(texts, encoder.embed(texts))
+    assert nothing == (GENERAL,) and set(two) == {"betaling", "retour"}
+
+
 def test_the_restaurant_and_support_configs_load_as_phase_specs() -> None:
     restaurant = eval_phases("restaurant")
     assert [p.key for p in restaurant] == ["food", "service", "ambience", "price", "location"]
