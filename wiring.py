@@ -119,7 +119,7 @@ def configured_phases(current: Settings, model: str):  # type: ignore[no-untyped
         threshold=current.sentiment.phase_threshold,
         learned=learned_phases(model),
     )
-    return lambda texts: [found[0] for found in matcher.assign(texts, encoder.embed(texts))]
+    return lambda texts: [found[0] for found in matcher.assign(texts, matcher.embed(texts))]
 
 
 def sentiment_model(current: Settings) -> str:

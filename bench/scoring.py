@@ -34,6 +34,7 @@ from sentiment.classifier import (  # noqa: E402
 )
 from sentiment.labels import label_for, message_score  # noqa: E402
 from sentiment.language import detect_language  # noqa: E402
+from sentiment.phases import phase_texts  # noqa: E402
 from sentiment.pipeline import _clean  # noqa: E402  (the same cleaning step, not a copy)
 from sentiment.segment import split_units, without_handles  # noqa: E402
 from wiring import build_analyzer, build_normaliser  # noqa: E402
@@ -114,7 +115,8 @@ def pipeline_baseline(analyzer: Analyzer) -> ScoringPath:
             if not units:
                 out.append(Scored(language, (), (), (), None, None))
                 continue
-            embeddings = mean_pooled(features(units))  # the one pipeline call per message
+            # the one pipeline call per message, on what the phases read (units without handles)
+            embeddings = mean_pooled(features(phase_texts(units)))
             phases = analyzer.matcher.assign(units, embeddings)
             classifier = analyzer.classifier_for(language, item.channel)
             predictions = sentiment_of[id(classifier)](units, embeddings)
@@ -126,7 +128,9 @@ def pipeline_baseline(analyzer: Analyzer) -> ScoringPath:
                 )
                 # only the frozen head reads the shared encoder's embedding; the others run
                 # their own pipeline on the text, so any row will do for them
-                whole_embedding = mean_pooled(features([text])) if frozen else embeddings[:1]
+                whole_embedding = (
+                    mean_pooled(features(phase_texts([text]))) if frozen else embeddings[:1]
+                )
                 (whole,) = sentiment_of[id(classifier)]([text], whole_embedding)
             score = message_score(
                 [p.score for p in predictions], None if whole is None else whole.score
@@ -152,19 +156,9 @@ def pipeline_sentiment(
 ) -> Callable[[list[str], torch.Tensor], list[Prediction]]:
     """units, the frozen encoder's embeddings → predictions, through pipelines of `classifier`."""
     if isinstance(classifier, HeadClassifier) and classifier.encoder is analyzer.encoder:
-        again_pipeline = pipeline(
-            "feature-extraction", model=analyzer.encoder.model, tokenizer=analyzer.encoder.tokenizer
-        )
 
         def on_frozen(units: list[str], embeddings: torch.Tensor) -> list[Prediction]:
-            # a unit with a @handle is read again without it, as the Analyzer does
-            again = [i for i, unit in enumerate(units) if without_handles(unit) != unit]
-            if again:
-                embeddings = embeddings.clone()
-                embeddings[again] = mean_pooled(
-                    again_pipeline([without_handles(units[i]) for i in again])
-                )
-            return classifier.predict_embeddings(embeddings)
+            return classifier.predict_embeddings(embeddings)  # of the units without handles
 
         return on_frozen
     if isinstance(classifier, AdaptedClassifier | HeadClassifier):

@@ -24,7 +24,7 @@ from sentiment.encoder import Encoder, Quantize
 from sentiment.labels import label_for, message_score
 from sentiment.language import detect_languages
 from sentiment.phases import PhaseMatcher, PhaseSpec
-from sentiment.segment import split_units, without_handles
+from sentiment.segment import split_units
 
 # Cut a sentence where its clauses name different phases by keyword (segment.cut_by_phase).
 # Off: measured by the third rule in docs/quality.md ("Units and the message score"), it made
@@ -234,7 +234,7 @@ class Analyzer:
         frozen_needed = self.matcher.learned is None or any(
             isinstance(c, HeadClassifier) and c.encoder is self.encoder for c in classifiers
         )
-        embeddings = self.encoder.embed(flat) if frozen_needed else torch.empty((len(flat), 0))
+        embeddings = self.matcher.embed(flat) if frozen_needed else torch.empty((len(flat), 0))
         phases = self.matcher.assign(flat, embeddings)
         predictions = self._predict(flat, embeddings, classifiers, units_of)
         wholes = self._read_whole(texts, classifiers, units_of) if self.read_whole else {}
@@ -273,13 +273,9 @@ class Analyzer:
         for classifier in {id(c): c for c in unit_classifiers}.values():
             positions = [i for i, c in enumerate(unit_classifiers) if c is classifier]
             if isinstance(classifier, HeadClassifier) and classifier.encoder is self.encoder:
-                # the phase embeddings serve the head too: one encoder pass for both; a unit
-                # with a @handle is read again without it, as every classifier reads it
-                shared = [i for i in positions if without_handles(flat[i]) == flat[i]]
-                again = [i for i in positions if without_handles(flat[i]) != flat[i]]
-                chosen = classifier.predict_embeddings(embeddings[shared])
-                chosen += classifier.predict([flat[i] for i in again])
-                positions = shared + again
+                # the phase embeddings (of the units without handles, as every classifier
+                # reads them) serve the head too: one encoder pass for both
+                chosen = classifier.predict_embeddings(embeddings[positions])
             else:
                 chosen = classifier.predict([flat[i] for i in positions])
             predictions.update(zip(positions, chosen, strict=True))

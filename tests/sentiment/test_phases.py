@@ -175,6 +175,17 @@ def test_a_unit_close_to_most_phases_without_a_keyword_is_general(encoder: Encod
     assert nothing == (GENERAL,) and set(two) == {"betaling", "retour"}
 
 
+# Rule 9 in docs/quality.md: "@voltera_nl Pff." got service and returns from its handle.
+def test_a_handle_does_not_move_the_phases(encoder: Encoder) -> None:
+    matcher = PhaseMatcher(default_phases(), encoder)
+    texts = ["@voltera_nl Pff.", "smh @voltera_nl", "@VolteraHelpt de doos was kapot", "Pff."]
+    assigned = matcher.assign(texts, matcher.embed(texts))
+    assert assigned[:2] == [(GENERAL,), (GENERAL,)]
+    plain = ["de doos was kapot"]
+    assert assigned[2] == matcher.assign(plain, matcher.embed(plain))[0]
+    assert torch.allclose(matcher.embed(texts[:1]), matcher.embed(texts[3:]))
+
+
 def test_the_restaurant_and_support_configs_load_as_phase_specs() -> None:
     restaurant = eval_phases("restaurant")
     assert [p.key for p in restaurant] == ["food", "service", "ambience", "price", "location"]
