@@ -1,6 +1,9 @@
 """Splitting a message into units (sentences, contrast clauses) that each get a phase and a score.
 
-"Mooie laptop, maar de bezorger was te laat" is two units: the "maar"/"but" turns the sentiment.
+"Mooie laptop, maar de bezorger was te laat" is two units: the "maar"/"but" turns the sentiment
+("even though" does not start one). A handle, tags or emoji after the last full stop are no unit
+of their own ("…all day!! @voltera_nl" is one unit), and `without_handles` is what a sentiment
+model reads of a unit (rules 6 and 7 in docs/quality.md).
 Given the phases' keywords (`phases_of`), a sentence is also cut at a comma, semicolon, colon or
 "and"/"en" where the two sides name different phases: "the agent hung up on me, the battery
 lasts two days" is a service unit and a use unit. Every other comma and "and" stays inside its
