@@ -50,7 +50,8 @@ def test_predictions_come_back_in_input_order_despite_length_sorting(tiny_model:
 
 
 def test_every_classifier_reads_a_text_without_its_handles(tiny_model: Path) -> None:
-    # rule 7, docs/quality.md: a hub model, the built-in adapters and the head alike
+    # rule 7, docs/quality.md: a hub model and the frozen head here; the built-in adapters in
+    # test_builtin_model.py (a handle does not move the score)
     for classifier in (load_classifier(str(tiny_model)), load_classifier("builtin-head")):
         with_handles, without = classifier.predict(
             ["@voltera_nl de levering was traag @VolteraHelpt", "de levering was traag"]

@@ -162,7 +162,8 @@ def test_a_restaurant_taxonomy_works_through_the_same_code(encoder: Encoder) -> 
     assert [a[0] for a in assigned] == ["service", "food", "ambience", "price", "price", GENERAL]
 
 
-# Rule 8 in docs/quality.md: on the demo wall the chat reply "Ja, klopt." got all eight phases.
+# Rule 8 in docs/quality.md: in a scan of demo messages the chat reply "Ja, klopt." got all eight
+# phases.
 def test_a_unit_close_to_most_phases_without_a_keyword_is_general(encoder: Encoder) -> None:
     texts = ["Ja, klopt.", "Ja, klopt, maar de bezorger was te laat."]
     matcher = PhaseMatcher(default_phases(), encoder)
