@@ -34,9 +34,8 @@ from sentiment.classifier import (  # noqa: E402
 )
 from sentiment.labels import label_for, message_score  # noqa: E402
 from sentiment.language import detect_language  # noqa: E402
-from sentiment.phases import phase_texts  # noqa: E402
 from sentiment.pipeline import _clean  # noqa: E402  (the same cleaning step, not a copy)
-from sentiment.segment import split_units, without_handles  # noqa: E402
+from sentiment.segment import model_texts, split_units  # noqa: E402
 from wiring import build_analyzer, build_normaliser  # noqa: E402
 
 ScoringPath = Callable[[Sequence[TextInput]], list["Scored"]]
@@ -116,7 +115,7 @@ def pipeline_baseline(analyzer: Analyzer) -> ScoringPath:
                 out.append(Scored(language, (), (), (), None, None))
                 continue
             # the one pipeline call per message, on what the phases read (units without handles)
-            embeddings = mean_pooled(features(phase_texts(units)))
+            embeddings = mean_pooled(features(model_texts(units)))
             phases = analyzer.matcher.assign(units, embeddings)
             classifier = analyzer.classifier_for(language, item.channel)
             predictions = sentiment_of[id(classifier)](units, embeddings)
@@ -129,7 +128,7 @@ def pipeline_baseline(analyzer: Analyzer) -> ScoringPath:
                 # only the frozen head reads the shared encoder's embedding; the others run
                 # their own pipeline on the text, so any row will do for them
                 whole_embedding = (
-                    mean_pooled(features(phase_texts([text]))) if frozen else embeddings[:1]
+                    mean_pooled(features(model_texts([text]))) if frozen else embeddings[:1]
                 )
                 (whole,) = sentiment_of[id(classifier)]([text], whole_embedding)
             score = message_score(
@@ -170,9 +169,7 @@ def pipeline_sentiment(
 
         def on_own_encoder(units: list[str], embeddings: torch.Tensor) -> list[Prediction]:
             # what every classifier reads: the text without its @handles
-            return classifier.predict_embeddings(
-                mean_pooled(own([without_handles(u) for u in units]))
-            )
+            return classifier.predict_embeddings(mean_pooled(own(model_texts(units))))
 
         return on_own_encoder
     if isinstance(classifier, HubClassifier):
@@ -183,7 +180,7 @@ def pipeline_sentiment(
 
         def on_hub(units: list[str], embeddings: torch.Tensor) -> list[Prediction]:
             rows = []
-            for scores in classify([without_handles(u) for u in units], top_k=None):
+            for scores in classify(model_texts(units), top_k=None):
                 by_label = {s["label"]: s["score"] for s in scores}
                 rows.append([by_label[label] for label in labels])
             return predictions_from_probabilities(torch.tensor(rows), classifier.values)

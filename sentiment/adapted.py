@@ -18,7 +18,7 @@ from sentiment import bases
 from sentiment.classifier import ModelNotAvailable, Prediction, label_values
 from sentiment.classifier import predictions_from_probabilities as _predictions
 from sentiment.encoder import Encoder, Quantize, revision_with
-from sentiment.segment import without_handles
+from sentiment.segment import model_texts
 
 BUILTIN_LORA = Path(__file__).with_name("builtin") / "lora"  # Dutch-first: scores nl and other
 BUILTIN_EN_LORA = Path(__file__).with_name("builtin") / "lora-en"  # scores English (builtin-en)
@@ -158,8 +158,8 @@ class AdaptedClassifier(AdaptedModel):
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
         if not texts:
             return []
-        # length-sorted batches, inference mode; the @handles left out (segment.without_handles)
-        return self.predict_embeddings(self.encoder.embed([without_handles(t) for t in texts]))
+        # length-sorted batches, inference mode; the @handles left out (segment.model_texts)
+        return self.predict_embeddings(self.encoder.embed(model_texts(texts)))
 
     def predict_embeddings(self, embeddings: torch.Tensor) -> list[Prediction]:
         """The head alone, on embeddings from this classifier's own (adapted) encoder."""

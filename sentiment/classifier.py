@@ -24,7 +24,7 @@ from sentiment.encoder import (
     revision_with,
 )
 from sentiment.labels import label_for
-from sentiment.segment import without_handles
+from sentiment.segment import model_texts
 
 # The default, "builtin", is two LoRA adapters shipped in sentiment/builtin, each on the encoder
 # its adapter.json records (sentiment.bases; both on multilingual-e5-small since rounds 7 and 8):
@@ -129,8 +129,7 @@ class HubClassifier:
         self.max_length = max_length
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
-        model_texts = [without_handles(t) for t in texts]
-        return length_sorted_batches(model_texts, self.batch_size, self._predict_batch)
+        return length_sorted_batches(model_texts(texts), self.batch_size, self._predict_batch)
 
     @torch.inference_mode()
     def _predict_batch(self, texts: list[str]) -> list[Prediction]:
@@ -175,7 +174,7 @@ class HeadClassifier:
         self.revision = revision_with(head, encoder.quantize)
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
-        return self.predict_embeddings(self.encoder.embed([without_handles(t) for t in texts]))
+        return self.predict_embeddings(self.encoder.embed(model_texts(texts)))
 
     def predict_embeddings(self, embeddings: torch.Tensor) -> list[Prediction]:
         if len(embeddings) == 0:

@@ -27,7 +27,7 @@ from sentiment.classifier import (
 )
 from sentiment.encoder import Encoder, Quantize
 from sentiment.labels import NEGATIVE, NEUTRAL, POSITIVE, label_for, message_score
-from sentiment.phases import GENERAL, PhaseKeywords, PhaseMatcher, PhaseSpec, phase_texts
+from sentiment.phases import GENERAL, PhaseKeywords, PhaseMatcher, PhaseSpec
 from sentiment.pipeline import (
     PHASE_CUTS,
     Analyzer,
@@ -35,7 +35,7 @@ from sentiment.pipeline import (
     RoutedClassifier,
     routed_classifier,
 )
-from sentiment.segment import split_units
+from sentiment.segment import model_texts, split_units
 
 BINARY = "binary"  # gold pos/neg; the prediction is the sign of the score
 THREE_CLASS = "3-class"  # gold pos/neu/neg; the prediction is the model's label (neutral band)
@@ -633,7 +633,7 @@ def evaluate_phases(
     the gold phase is any of the assigned ones (the Analyzer keeps them all)."""
     started = time.perf_counter()
     texts = [e.text for e in examples]
-    embeddings = _embed_with_progress(matcher.encoder, phase_texts(texts), progress)
+    embeddings = _embed_with_progress(matcher.encoder, model_texts(texts), progress)
     assigned = matcher.assign(texts, embeddings)
     keys = [phase.key for phase in matcher.phases]
     predicted = [phases[0] for phases in assigned]
@@ -684,7 +684,7 @@ def evaluate_phase_sets(
     counting an example once for every pair of its gold and assigned phases."""
     started = time.perf_counter()
     texts = [e.text for e in examples]
-    embeddings = _embed_with_progress(matcher.encoder, phase_texts(texts), progress)
+    embeddings = _embed_with_progress(matcher.encoder, model_texts(texts), progress)
     assigned = [set(phases) for phases in matcher.assign(texts, embeddings)]
     gold = [set(gold_phases(e)) for e in examples]
     keys = [phase.key for phase in matcher.phases]

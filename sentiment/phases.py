@@ -6,7 +6,8 @@ Keywords match whole words with their regular inflections in Dutch and English (
 "delays", "delayed"; "bezorger" matches "bezorgers"; never "late" inside "related"). A CX manager
 can widen one on purpose with a `*`: "bezorg*" is any word starting with "bezorg", "*bezorger"
 also matches the Dutch compound "pakketbezorger". @handles and URLs are not searched, and the
-similarity below reads units without their handles (`phase_texts`, rule 9 in docs/quality.md).
+similarity below reads units without their handles (`segment.model_texts`, rule 9 in
+docs/quality.md).
 
 Each phase is represented by several prototypes (its descriptions, example phrases and
 keywords); a unit's similarity to a phase is its highest cosine similarity to any of them. A
@@ -37,7 +38,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from sentiment.encoder import Encoder
-from sentiment.segment import without_handles
+from sentiment.segment import model_texts
 
 if TYPE_CHECKING:
     from sentiment.adapted import AdaptedModel
@@ -74,12 +75,6 @@ GENERIC_STATEMENTS = (
 )
 _NOT_SEARCHED = re.compile(r"https?://\S+|www\.\S+|@\w+")
 _WORD = re.compile(r"\w+")
-
-
-def phase_texts(texts: Sequence[str]) -> list[str]:
-    """What the similarity reads: the units without their @handles (rule 9 in docs/quality.md),
-    as the keywords skip them too and the sentiment models read them (rule 7)."""
-    return [without_handles(text) for text in texts]
 
 
 def inflections(word: str) -> set[str]:
@@ -193,8 +188,9 @@ class PhaseMatcher:
         self._generic = self.encoder.embed(list(GENERIC_STATEMENTS))
 
     def embed(self, texts: Sequence[str]) -> torch.Tensor:
-        """The embeddings `assign` expects: of `phase_texts(texts)`."""
-        return self.encoder.embed(phase_texts(texts))
+        """The embeddings `assign` expects: of the units without their @handles, as the keywords
+        skip them (`segment.model_texts`, rule 9 in docs/quality.md)."""
+        return self.encoder.embed(model_texts(texts))
 
     def keyword_phases(self, text: str) -> tuple[str, ...]:
         """The phases whose keywords occur in the text (handles and URLs left out)."""

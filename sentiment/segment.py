@@ -2,8 +2,8 @@
 
 "Mooie laptop, maar de bezorger was te laat" is two units: the "maar"/"but" turns the sentiment
 ("even though" does not start one). A handle, tags or emoji after the last full stop are no unit
-of their own ("…all day!! @voltera_nl" is one unit), and `without_handles` is what a sentiment
-model reads of a unit (rules 6 and 7 in docs/quality.md).
+of their own ("…all day!! @voltera_nl" is one unit), and `model_texts` is what a sentiment
+model and the phases' similarity read of units (rules 6, 7 and 9 in docs/quality.md).
 Given the phases' keywords (`phases_of`), a sentence is also cut at a comma, semicolon, colon or
 "and"/"en" where the two sides name different phases: "the agent hung up on me, the battery
 lasts two days" is a service unit and a use unit. Every other comma and "and" stays inside its
@@ -15,7 +15,7 @@ docs/quality.md, "Units and the message score")."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 
 # Tokens whose dots are not sentence ends: abbreviations (nl/en), URLs, e-mail-like and decimals.
 _ABBREVIATIONS = (
@@ -45,8 +45,9 @@ _ABBREVIATIONS = (
     "no",
     "st",
 )
+_URL = r"https?://\S+|www\.\S+"
 _PROTECT = re.compile(
-    r"https?://\S+|www\.\S+|\S+@\S+\.\w+|\d+[.,]\d+|"
+    _URL + r"|\S+@\S+\.\w+|\d+[.,]\d+|"
     r"\b(?:" + "|".join(re.escape(a) for a in _ABBREVIATIONS) + r")\.",
     re.IGNORECASE,
 )
@@ -59,7 +60,7 @@ _CONTRAST = re.compile(
     re.IGNORECASE,
 )
 # What a unit may hold besides words without being one: handles, hashtags, URLs (_join_bare).
-_NOT_WORDS = re.compile(r"https?://\S+|www\.\S+|[@#]\w+")
+_NOT_WORDS = re.compile(_URL + r"|[@#]\w+")
 # "@voltera_nl", "@united:", a private person's handle as redacted ("[@gebruiker]", ingest.redact);
 # not the "@" of an e-mail address
 _HANDLE = re.compile(r"\[@\w+\]|(?<![\w@])@\w+:?")
@@ -116,6 +117,12 @@ def without_handles(text: str) -> str:
         return text
     kept = " ".join(_HANDLE.sub(" ", text).split()).lstrip(".:,; ")
     return kept or text
+
+
+def model_texts(texts: Sequence[str]) -> list[str]:
+    """What a model reads of these texts, for the sentiment (rule 7) and for the phases'
+    similarity (rule 9): each `without_handles`."""
+    return [without_handles(text) for text in texts]
 
 
 def cut_by_phase(unit: str, phases_of: Callable[[str], Collection[str]]) -> list[str]:
